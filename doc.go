@@ -1,0 +1,54 @@
+// Package senfi is a kit of net/http security middleware, born from the
+// Django backend of Senfi (the campaigns and signatures site of Sharif
+// University's student guild) and built so that any Go service can import
+// one package of it on its own.
+//
+// Every middleware has the shape func(http.Handler) http.Handler and composes
+// with github.com/justinas/alice. Each package is configured by an Options
+// struct whose zero value is the safe one; New validates it, refuses
+// dangerous combinations with an error that names the option and the fix,
+// and precomputes what the request path needs. Default error responses are
+// RFC 9457 application/problem+json.
+//
+// The packages:
+//
+//   - [github.com/senfi-sharif/senfi/secure]: security headers (OWASP
+//     preset), HTTPS redirect and HSTS, allowed hosts, CORS, the client IP
+//     behind trusted proxies, body limits and strict JSON decoding.
+//   - ratelimit: rate limits ("5/m") keyed by client IP, user or route,
+//     shared across replicas through Redis, and login lockout.
+//   - jwtauth: access and refresh JWTs with rotation, reuse detection,
+//     revocation and key rotation; jwtauth/password: password policy and
+//     argon2id hashing that accepts Django's pbkdf2 hashes.
+//   - audit: a security event log that drops nothing and can prove it was
+//     not edited, request logging and panic recovery.
+//   - perf: per-route latency and error tracking, slow requests, system
+//     metrics, JSON endpoints and Prometheus.
+//   - backup: consistent, verified, crash-safe backups of SQLite and
+//     PostgreSQL.
+//   - example: the whole Senfi backend assembled from the kit.
+//
+// The packages other than secure arrive one by one; the list above says
+// where each belongs.
+//
+// # Composing a chain
+//
+// Order matters. The client IP is resolved first, once, so every later layer
+// sees the same address; metrics and logs come next so that they record
+// refused requests too; the secure headers come before rate limiting and
+// authentication so that a 429 or a 401 still carries them; rate limiting
+// comes before authentication so that floods are shed before signatures are
+// checked:
+//
+//	guard, err := secure.New(secure.Options{AllowedHosts: []string{"api.example.com"}})
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	chain := alice.New(
+//		guard.ClientIP, // client IP behind trusted proxies
+//		// perf recorder, audit request log and panic recovery
+//		guard.Handler, // headers, hosts, HTTPS, CORS, body limits
+//		// rate limiter, JWT authentication
+//	)
+//	http.ListenAndServe(":8000", chain.Then(mux))
+package senfi
