@@ -36,8 +36,9 @@ type JSONOptions struct {
 // DecodeJSON reads r's body as exactly one JSON value into v (a non-nil
 // pointer), refusing what encoding/json would let through silently:
 //
+//   - no body at all ([ErrEmptyBody], 400), checked first;
 //   - a Content-Type other than JSON ([ErrUnsupportedMediaType], 415);
-//   - a body over the limit ([ErrBodyTooLarge], 413) or an empty one ([ErrEmptyBody]);
+//   - a body over the limit ([ErrBodyTooLarge], 413) or one of only white space ([ErrEmptyBody]);
 //   - malformed JSON ([ErrInvalidJSON]) and data after the value ([ErrTrailingData]);
 //   - a key repeated in one object, exactly or differing only in case
 //     ([ErrDuplicateKey]); encoding/json would keep the last one and match
@@ -55,6 +56,9 @@ func DecodeJSON(r *http.Request, v any, opts JSONOptions) error {
 	if rv := reflect.ValueOf(v); rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return fmt.Errorf("secure: DecodeJSON needs a non-nil pointer, got %T", v)
 	}
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+		return reqErr(ErrEmptyBody, "", "the request body is empty: send a JSON object")
+	}
 	if !opts.AllowAnyContentType && !isJSONContentType(r.Header.Get("Content-Type")) {
 		return reqErr(ErrUnsupportedMediaType, "", "the request body must be JSON: send Content-Type: application/json")
 	}
@@ -65,20 +69,16 @@ func DecodeJSON(r *http.Request, v any, opts JSONOptions) error {
 	if r.ContentLength > limit {
 		return reqErr(ErrBodyTooLarge, "", bodyLimitDetail(limit))
 	}
-	var body []byte
-	if r.Body != nil {
-		var err error
-		body, err = io.ReadAll(io.LimitReader(r.Body, limit+1))
-		if err != nil {
-			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
-				return reqErr(ErrBodyTooLarge, "", bodyLimitDetail(mbe.Limit))
-			}
-			return reqErr(ErrBodyUnreadable, "", "the request body could not be read completely")
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return reqErr(ErrBodyTooLarge, "", bodyLimitDetail(mbe.Limit))
 		}
-		if int64(len(body)) > limit {
-			return reqErr(ErrBodyTooLarge, "", bodyLimitDetail(limit))
-		}
+		return reqErr(ErrBodyUnreadable, "", "the request body could not be read completely")
+	}
+	if int64(len(body)) > limit {
+		return reqErr(ErrBodyTooLarge, "", bodyLimitDetail(limit))
 	}
 	return UnmarshalJSON(body, v, opts)
 }
