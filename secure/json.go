@@ -120,7 +120,7 @@ func checkStructure(data []byte, maxDepth int) error {
 		want   bool   // object: the next string token is a key
 	}
 	var stack []frame
-	path := func(extra string) string {
+	path := func() string {
 		var b strings.Builder
 		for _, f := range stack {
 			seg := f.key
@@ -131,12 +131,6 @@ func checkStructure(data []byte, maxDepth int) error {
 				b.WriteByte('.')
 			}
 			b.WriteString(seg)
-		}
-		if extra != "" {
-			if b.Len() > 0 {
-				b.WriteByte('.')
-			}
-			b.WriteString(extra)
 		}
 		return b.String()
 	}
@@ -156,12 +150,12 @@ func checkStructure(data []byte, maxDepth int) error {
 		tok, err := dec.Token()
 		if err == io.EOF {
 			if !done {
-				return reqErr(ErrInvalidJSON, path(""), "the JSON body ends before its value is complete")
+				return reqErr(ErrInvalidJSON, path(), "the JSON body ends before its value is complete")
 			}
 			return nil
 		}
 		if err != nil {
-			return syntaxError(err, path(""))
+			return syntaxError(err, path())
 		}
 		if done {
 			return reqErr(ErrTrailingData, "", "the body holds more than one JSON value; send exactly one")
@@ -171,11 +165,11 @@ func checkStructure(data []byte, maxDepth int) error {
 			switch t {
 			case '{', '[':
 				if len(stack) > 0 && stack[len(stack)-1].object && stack[len(stack)-1].want {
-					return reqErr(ErrInvalidJSON, path(""), "object keys must be strings")
+					return reqErr(ErrInvalidJSON, path(), "object keys must be strings")
 				}
 				value()
 				if len(stack) >= maxDepth {
-					return reqErr(ErrTooDeep, path(""), fmt.Sprintf("objects and arrays nest deeper than %d levels", maxDepth))
+					return reqErr(ErrTooDeep, path(), fmt.Sprintf("objects and arrays nest deeper than %d levels", maxDepth))
 				}
 				stack = append(stack, frame{object: t == '{', want: t == '{'})
 			case '}', ']':
@@ -189,7 +183,8 @@ func checkStructure(data []byte, maxDepth int) error {
 					top.keys = make(map[string]struct{})
 				}
 				if _, dup := top.keys[folded]; dup {
-					return reqErr(ErrDuplicateKey, path(t), fmt.Sprintf("the key %q appears more than once in one object (keys are compared ignoring case)", t))
+					top.key = t
+					return reqErr(ErrDuplicateKey, path(), fmt.Sprintf("the key %q appears more than once in one object (keys are compared ignoring case)", t))
 				}
 				top.keys[folded] = struct{}{}
 				top.key = t
