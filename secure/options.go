@@ -342,7 +342,7 @@ func (o Options) compile() (*compiled, error) {
 	omit := map[string]bool{}
 	for _, h := range o.OmitHeaders {
 		k := http.CanonicalHeaderKey(h)
-		if !slices.Contains(PresetHeaders, k) {
+		if !slices.ContainsFunc(PresetHeaders, func(p string) bool { return http.CanonicalHeaderKey(p) == k }) {
 			bad("Options.OmitHeaders: %q is not one of the preset headers (%s)", h, strings.Join(PresetHeaders, ", "))
 			continue
 		}
@@ -351,7 +351,7 @@ func (o Options) compile() (*compiled, error) {
 	if o.STSSeconds < 0 {
 		bad("Options.STSSeconds: %d is negative; to send no HSTS header, list %q in OmitHeaders", o.STSSeconds, HeaderStrictTransportSecurity)
 	}
-	if !omit[HeaderStrictTransportSecurity] {
+	if !omit[http.CanonicalHeaderKey(HeaderStrictTransportSecurity)] {
 		secs := o.STSSeconds
 		if secs == 0 {
 			secs = DefaultSTSSeconds
@@ -384,6 +384,7 @@ func (o Options) compile() (*compiled, error) {
 		}
 	}
 	add := func(key, value, field string) {
+		key = http.CanonicalHeaderKey(key)
 		if omit[key] || value == "" {
 			return
 		}
