@@ -51,7 +51,7 @@ type fixture struct {
 	edKey ed25519.PrivateKey
 }
 
-func newFixture(t *testing.T, mod func(*jwtauth.Options)) *fixture {
+func newFixture(t testing.TB, mod func(*jwtauth.Options)) *fixture {
 	t.Helper()
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	require.NoError(t, err)
@@ -75,7 +75,7 @@ func newFixture(t *testing.T, mod func(*jwtauth.Options)) *fixture {
 	return f
 }
 
-func (f *fixture) login(t *testing.T, sub, role string) jwtauth.Pair {
+func (f *fixture) login(t testing.TB, sub, role string) jwtauth.Pair {
 	t.Helper()
 	p, err := f.auth.Issue(context.Background(), jwtauth.IssueOptions{Subject: sub, Role: role})
 	require.NoError(t, err)
@@ -83,7 +83,7 @@ func (f *fixture) login(t *testing.T, sub, role string) jwtauth.Pair {
 }
 
 // forge signs arbitrary claims and header fields with the given method and key.
-func forge(t *testing.T, method jwt.SigningMethod, key any, header map[string]any, claims jwt.MapClaims) string {
+func forge(t testing.TB, method jwt.SigningMethod, key any, header map[string]any, claims jwt.MapClaims) string {
 	t.Helper()
 	tok := jwt.NewWithClaims(method, claims)
 	for k, v := range header {
