@@ -3,6 +3,7 @@ package secure
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"os"
 	"slices"
@@ -168,6 +169,7 @@ func fromLookup(prefix string, base Options, lookup func(string) (string, bool))
 		}
 	})
 	if v, from, ok := e.get("TRUSTED_PROXIES", ""); ok {
+		o.TrustedProxies = nil // replace base's list; never append into its array
 		for _, s := range splitList(v) {
 			p, err := ParsePrefix(s)
 			if err != nil {
@@ -275,7 +277,7 @@ func remove(list []string, s string) []string {
 }
 
 func parseSeconds(v string) (time.Duration, error) {
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 && n <= math.MaxInt64/int64(time.Second) {
 		return time.Duration(n) * time.Second, nil
 	}
 	d, err := time.ParseDuration(v)

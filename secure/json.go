@@ -2,6 +2,7 @@ package secure
 
 import (
 	"bytes"
+	"encoding"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -125,7 +126,7 @@ func checkStructure(data []byte, maxDepth int) error {
 		for _, f := range stack {
 			seg := f.key
 			if !f.object {
-				seg = strconv.Itoa(f.index - 1)
+				seg = strconv.Itoa(max(f.index-1, 0)) // 0: no element read yet
 			}
 			if b.Len() > 0 {
 				b.WriteByte('.')
@@ -154,11 +155,12 @@ func checkStructure(data []byte, maxDepth int) error {
 			}
 			return nil
 		}
+		if done {
+			// Anything but EOF after the value, even if it is not valid JSON.
+			return reqErr(ErrTrailingData, "", "the body holds more than one JSON value; send exactly one")
+		}
 		if err != nil {
 			return syntaxError(err, path())
-		}
-		if done {
-			return reqErr(ErrTrailingData, "", "the body holds more than one JSON value; send exactly one")
 		}
 		switch t := tok.(type) {
 		case json.Delim:
@@ -268,6 +270,9 @@ func jsonKind(t reflect.Type) string {
 	}
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
+	}
+	if reflect.PointerTo(t).Implements(reflect.TypeFor[encoding.TextUnmarshaler]()) {
+		return "a string" // encoding/json decodes these (netip.Addr, ...) from strings only
 	}
 	switch t.Kind() {
 	case reflect.String:
