@@ -60,7 +60,9 @@ import (
 //	                              DJANGO_SESSION_COOKIE_SECURE            bool, accepted for compatibility: the kit sets no session cookie
 //	                              DJANGO_CSRF_COOKIE_SECURE               bool, accepted for compatibility: the kit sets no CSRF cookie
 //
-// Booleans accept 1/0, true/false, yes/no and on/off in any case. Unlike
+// Booleans accept 1/0, t/f, true/false, y/n, yes/no and on/off in any case.
+// List variables replace base's list, except OMIT_HEADERS, which adds to it
+// (so that it combines with HSTS_SECONDS=0 and CONTENT_TYPE_NOSNIFF=false). Unlike
 // Django, DJANGO_DEBUG does not make the other variables ignored: they still
 // apply, field by field, on top of the development preset.
 func FromEnv(prefix string, base Options) (Options, error) {
