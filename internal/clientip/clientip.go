@@ -28,6 +28,20 @@ const (
 	HeaderForwarded     = "Forwarded"
 )
 
+// MaxForwardedBytes bounds the Forwarded header a Resolver parses. Quoted
+// strings force a left-to-right scan of the whole value, so a longer header
+// (only an attacker sends one: real chains are a few elements long) is not
+// parsed and the trusted peer's address is returned instead.
+const MaxForwardedBytes = 8 << 10
+
+func totalLen(values []string) int {
+	n := 0
+	for _, v := range values {
+		n += len(v)
+	}
+	return n
+}
+
 // Resolver finds the client address of a request. It is safe for concurrent
 // use and does not allocate.
 type Resolver struct {
@@ -74,7 +88,11 @@ func (rv *Resolver) Resolve(r *http.Request) netip.Addr {
 		return peer
 	}
 	if rv.forwarded {
-		return rv.walkForwarded(r.Header.Values(HeaderForwarded), peer)
+		values := r.Header.Values(HeaderForwarded)
+		if n := totalLen(values); n > MaxForwardedBytes {
+			return peer // see MaxForwardedBytes
+		}
+		return rv.walkForwarded(values, peer)
 	}
 	return rv.walkXFF(r.Header.Values(HeaderXForwardedFor), peer)
 }
@@ -125,9 +143,14 @@ func (rv *Resolver) walkForwarded(values []string, peer netip.Addr) netip.Addr {
 	)
 	for _, v := range values {
 		for v != "" {
-			var elem string
-			elem, v = nextElement(v)
+			elem, rest, closed := nextElement(v)
+			v = rest
 			node, present, ok := forNode(elem)
+			if !closed {
+				// An unterminated quoted string runs to the end of the line and
+				// may have swallowed elements a proxy appended: treat it as bad.
+				present, ok = true, false
+			}
 			if !present {
 				continue // an element without for= says nothing about the client
 			}
@@ -168,8 +191,9 @@ func (rv *Resolver) walkForwarded(values []string, peer netip.Addr) netip.Addr {
 }
 
 // nextElement splits the first comma-separated element off a Forwarded field
-// value, honouring quoted strings.
-func nextElement(v string) (elem, rest string) {
+// value, honouring quoted strings. closed is false when a quoted string is
+// still open at the end of v.
+func nextElement(v string) (elem, rest string, closed bool) {
 	inQuote := false
 	for i := 0; i < len(v); i++ {
 		switch c := v[i]; {
@@ -178,10 +202,10 @@ func nextElement(v string) (elem, rest string) {
 		case c == '"':
 			inQuote = !inQuote
 		case c == ',' && !inQuote:
-			return v[:i], v[i+1:]
+			return v[:i], v[i+1:], true
 		}
 	}
-	return v, ""
+	return v, "", !inQuote
 }
 
 // forNode returns the value of the for= parameter of one Forwarded element.

@@ -38,7 +38,8 @@ type Problem struct {
 	Type string
 	// Title is a short summary of the problem type. Zero value: the status text.
 	Title string
-	// Status is the HTTP status code. Zero value: 500.
+	// Status is the HTTP status code, 400–599. Zero value (or any other
+	// value): 500.
 	Status int
 	// Detail explains this occurrence. It must never carry internal error text.
 	Detail string
@@ -74,7 +75,7 @@ var reserved = map[string]bool{
 
 // normalized fills the zero-value defaults documented on Problem.
 func (p Problem) normalized() Problem {
-	if p.Status < 100 || p.Status > 999 {
+	if p.Status < 400 || p.Status > 599 {
 		p.Status = http.StatusInternalServerError
 	}
 	if p.Type == "" {
