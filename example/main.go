@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -83,11 +84,12 @@ func loadConfig(lookup func(string) (string, bool)) (config, error) {
 	return cfg, nil
 }
 
-// newHandler builds the application: its routes behind the middleware chain.
-func newHandler(cfg config) (http.Handler, error) {
+// newHandler builds the application: its routes behind the middleware chain,
+// and the ConnContext hook the server should use.
+func newHandler(cfg config) (http.Handler, func(context.Context, net.Conn) context.Context, error) {
 	guard, err := secure.New(cfg.secure)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
@@ -106,7 +108,7 @@ func newHandler(cfg config) (http.Handler, error) {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, r, problem.New(http.StatusNotFound, "no API route matches "+r.Method+" "+r.URL.Path))
 	})
-	return alice.New(guard.ClientIP, guard.Handler).Then(mux), nil
+	return alice.New(guard.ClientIP, guard.Handler).Then(mux), guard.ConnContext, nil
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -127,7 +129,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	h, err := newHandler(cfg)
+	h, connContext, err := newHandler(cfg)
 	if err != nil {
 		return err
 	}
@@ -143,6 +145,7 @@ func run() error {
 	srv := &http.Server{
 		Addr:              cfg.addr,
 		Handler:           h,
+		ConnContext:       connContext,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,

@@ -22,9 +22,11 @@ func newTestServer(t *testing.T, env map[string]string) *httptest.Server {
 	t.Helper()
 	cfg, err := loadConfig(lookup(env))
 	require.NoError(t, err)
-	h, err := newHandler(cfg)
+	h, connContext, err := newHandler(cfg)
 	require.NoError(t, err)
-	srv := httptest.NewServer(h)
+	srv := httptest.NewUnstartedServer(h)
+	srv.Config.ConnContext = connContext
+	srv.Start()
 	t.Cleanup(srv.Close)
 	return srv
 }
@@ -119,7 +121,7 @@ func TestConfigRefusals(t *testing.T) {
 	t.Run("allow all origins with credentials", func(t *testing.T) {
 		cfg, err := loadConfig(lookup(map[string]string{"DJANGO_CORS_ALLOW_ALL_ORIGINS": "True"}))
 		require.NoError(t, err)
-		_, err = newHandler(cfg)
+		_, _, err = newHandler(cfg)
 		require.Error(t, err, "the original echoed any Origin with credentials; we refuse")
 		assert.Contains(t, err.Error(), "AllowCredentials")
 	})
