@@ -15,11 +15,15 @@
 //   - [github.com/senfi-sharif/senfi/secure]: security headers (OWASP
 //     preset), HTTPS redirect and HSTS, allowed hosts, CORS, the client IP
 //     behind trusted proxies, body limits and strict JSON decoding.
+//   - [github.com/senfi-sharif/senfi/jwtauth]: access and refresh JWTs with
+//     rotation, reuse detection, revocation and key rotation, with the
+//     revocation state in memory, SQL ([github.com/senfi-sharif/senfi/jwtauth/sqlstore])
+//     or Redis ([github.com/senfi-sharif/senfi/jwtauth/redisstore]).
+//   - [github.com/senfi-sharif/senfi/jwtauth/password]: password policy
+//     (NIST SP 800-63B-4) and argon2id hashing that accepts Django's pbkdf2
+//     hashes.
 //   - ratelimit: rate limits ("5/m") keyed by client IP, user or route,
 //     shared across replicas through Redis, and login lockout.
-//   - jwtauth: access and refresh JWTs with rotation, reuse detection,
-//     revocation and key rotation; jwtauth/password: password policy and
-//     argon2id hashing that accepts Django's pbkdf2 hashes.
 //   - audit: a security event log that drops nothing and can prove it was
 //     not edited, request logging and panic recovery.
 //   - perf: per-route latency and error tracking, slow requests, system
@@ -28,8 +32,8 @@
 //     PostgreSQL.
 //   - example: the whole Senfi backend assembled from the kit.
 //
-// The packages other than secure arrive one by one; the list above says
-// where each belongs.
+// The packages without a link arrive one by one; the list above says where
+// each belongs.
 //
 // # Composing a chain
 //
@@ -48,7 +52,9 @@
 //		guard.ClientIP, // client IP behind trusted proxies
 //		// perf recorder, audit request log and panic recovery
 //		guard.Handler, // headers, hosts, HTTPS, CORS, body limits
-//		// rate limiter, JWT authentication
+//		// rate limiter
+//		auth.Authenticate, // JWT access tokens, revocation checked
 //	)
-//	http.ListenAndServe(":8000", chain.Then(mux))
+//	srv := &http.Server{Addr: ":8000", Handler: chain.Then(mux), ConnContext: guard.ConnContext}
+//	log.Fatal(srv.ListenAndServe())
 package senfi
