@@ -1,0 +1,137 @@
+package ratelimit
+
+import (
+	"context"
+	"hash/maphash"
+	"runtime"
+	"sync"
+	"time"
+)
+
+// DefaultMaxKeys is the MemoryStore capacity when MaxKeys is zero.
+const DefaultMaxKeys = 1 << 20
+
+// MemoryStore is an in-process [Store]: fast, allocation-free, and private
+// to one process (use ratelimit/redisstore for replicas).
+//
+// Memory is bounded. A key is kept as a 64-bit seeded hash of its text next
+// to one 64-bit timestamp, so a tracked key costs 16 bytes of payload, about
+// 20 to 40 bytes with the map's overhead whatever the key's length (measured
+// in BENCHMARKS.md). At most MaxKeys keys are tracked: a key whose budget is
+// full again carries no information and is dropped first; only when every
+// tracked key is still limited is the one closest to its full budget
+// forgotten (it then starts again with a full budget). The hash is seeded
+// per store, so a client cannot choose a key that collides with another's;
+// an accidental collision (about one in 10^19 per pair) would make two keys
+// share one budget.
+//
+// The store is sharded for concurrency and starts no goroutine. It is safe
+// for concurrent use; use [NewMemoryStore].
+type MemoryStore struct {
+	seed     maphash.Seed
+	shards   []memShard
+	mask     uint64
+	perShard int
+}
+
+type memShard struct {
+	mu         sync.Mutex
+	m          map[uint64]int64 // key hash -> TAT (Unix ns)
+	sinceSweep int              // evictions since the last full sweep
+	_          [32]byte         // keep shards on separate cache lines
+}
+
+// MemoryStoreOptions configures a MemoryStore.
+type MemoryStoreOptions struct {
+	// MaxKeys bounds the number of tracked keys. Zero value: DefaultMaxKeys
+	// (about 20–40 MiB when full).
+	MaxKeys int
+}
+
+// NewMemoryStore returns an empty MemoryStore.
+func NewMemoryStore(opts MemoryStoreOptions) *MemoryStore {
+	max := opts.MaxKeys
+	if max <= 0 {
+		max = DefaultMaxKeys
+	}
+	n := 1
+	for n < 4*runtime.GOMAXPROCS(0) && n < 256 && n*64 < max {
+		n *= 2
+	}
+	s := &MemoryStore{seed: maphash.MakeSeed(), shards: make([]memShard, n), mask: uint64(n - 1), perShard: (max + n - 1) / n}
+	for i := range s.shards {
+		s.shards[i].m = make(map[uint64]int64)
+	}
+	return s
+}
+
+var _ Store = (*MemoryStore)(nil)
+
+// Take implements [Store]. It never fails.
+func (s *MemoryStore) Take(_ context.Context, key string, p Policy, now time.Time) (Decision, error) {
+	return s.take(maphash.String(s.seed, key), p, now.UnixNano()), nil
+}
+
+// takeBytes is Take for a key held in a byte slice, without allocating.
+func (s *MemoryStore) takeBytes(key []byte, p Policy, now int64) Decision {
+	return s.take(maphash.Bytes(s.seed, key), p, now)
+}
+
+func (s *MemoryStore) take(h uint64, p Policy, now int64) Decision {
+	sh := &s.shards[h&s.mask]
+	sh.mu.Lock()
+	tat, ok := sh.m[h]
+	newTAT, d := GCRA(tat, now, p)
+	if d.Allowed {
+		if !ok && len(sh.m) >= s.perShard {
+			sh.makeRoomLocked(now, s.perShard)
+		}
+		sh.m[h] = newTAT
+	}
+	sh.mu.Unlock()
+	return d
+}
+
+// makeRoomLocked frees one slot in a full shard. Every perShard/4
+// evictions it sweeps the whole shard, dropping every key whose budget is
+// full again (amortized O(1) per insert, even when an attacker keeps the
+// store full of limited keys); otherwise it samples 16 keys and drops an
+// idle one, or else the one closest to its full budget. sh.mu must be held.
+func (sh *memShard) makeRoomLocked(now int64, perShard int) {
+	if sh.sinceSweep >= perShard/4 {
+		sh.sinceSweep = 0
+		before := len(sh.m)
+		for k, tat := range sh.m {
+			if tat <= now {
+				delete(sh.m, k)
+			}
+		}
+		if len(sh.m) < before {
+			return
+		}
+	}
+	sh.sinceSweep++
+	var victim uint64
+	best := int64(-1)
+	i := 0
+	for k, tat := range sh.m { // iteration starts at a random entry
+		if best < 0 || tat < best {
+			victim, best = k, tat
+		}
+		if i++; i == 16 || best <= now {
+			break
+		}
+	}
+	delete(sh.m, victim)
+}
+
+// Len returns the number of tracked keys.
+func (s *MemoryStore) Len() int {
+	n := 0
+	for i := range s.shards {
+		s.shards[i].mu.Lock()
+		n += len(s.shards[i].m)
+		s.shards[i].mu.Unlock()
+	}
+	return n
+}
