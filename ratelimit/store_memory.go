@@ -11,8 +11,9 @@ import (
 // DefaultMaxKeys is the MemoryStore capacity when MaxKeys is zero.
 const DefaultMaxKeys = 1 << 20
 
-// MemoryStore is an in-process [Store]: fast, allocation-free, and private
-// to one process (use ratelimit/redisstore for replicas).
+// MemoryStore is an in-process [Store] and [LockoutStore]: fast,
+// allocation-free, and private to one process (use ratelimit/redisstore for
+// replicas). Lockout entries are bounded separately, by the same MaxKeys.
 //
 // Memory is bounded. A key is kept as a 64-bit seeded hash of its text next
 // to one 64-bit timestamp, so a tracked key costs 16 bytes of payload, about
@@ -36,9 +37,10 @@ type MemoryStore struct {
 
 type memShard struct {
 	mu         sync.Mutex
-	m          map[uint64]int64 // key hash -> TAT (Unix ns)
-	sinceSweep int              // evictions since the last full sweep
-	_          [32]byte         // keep shards on separate cache lines
+	m          map[uint64]int64     // key hash -> TAT (Unix ns)
+	sinceSweep int                  // evictions since the last full sweep
+	locks      map[uint64]lockEntry // lockout state (LockoutStore)
+	_          [24]byte             // keep shards on separate cache lines
 }
 
 // MemoryStoreOptions configures a MemoryStore.
@@ -61,6 +63,7 @@ func NewMemoryStore(opts MemoryStoreOptions) *MemoryStore {
 	s := &MemoryStore{seed: maphash.MakeSeed(), shards: make([]memShard, n), mask: uint64(n - 1), perShard: (max + n - 1) / n}
 	for i := range s.shards {
 		s.shards[i].m = make(map[uint64]int64)
+		s.shards[i].locks = make(map[uint64]lockEntry)
 	}
 	return s
 }
