@@ -2,7 +2,7 @@ package ratelimit
 
 import (
 	"strconv"
-	"sync"
+	"sync/atomic"
 )
 
 // Header names.
@@ -29,32 +29,33 @@ const (
 	keyXRateLimitReset     = "X-Ratelimit-Reset"
 )
 
-// internCacheSize bounds each intern cache of a Limiter.
-const internCacheSize = 4096
+// internBits sets the size of each intern cache of a Limiter: 1<<internBits
+// slots of one pointer each.
+const internBits = 10
 
 // intern keeps header values already formatted, keyed by the numbers they
 // show, so that steady traffic sets its RateLimit headers without
-// allocating. It is bounded: when full it starts over.
+// allocating. It is a direct-mapped cache of immutable entries: a read is
+// one atomic load (no lock, so no cache line written by every request of
+// every core), and a miss formats the value and replaces the slot's entry.
+// Its zero value is ready to use.
 type intern struct {
-	mu sync.RWMutex
-	m  map[uint64][]string
+	slots [1 << internBits]atomic.Pointer[internEntry]
+}
+
+type internEntry struct {
+	k uint64
+	v []string
 }
 
 func (c *intern) get(k uint64, format func() string) []string {
-	c.mu.RLock()
-	v, ok := c.m[k]
-	c.mu.RUnlock()
-	if ok {
-		return v
+	slot := &c.slots[(k*0x9e3779b97f4a7c15)>>(64-internBits)]
+	if e := slot.Load(); e != nil && e.k == k {
+		return e.v
 	}
-	v = []string{format()}[:1:1] // cap 1: a handler's Add copies instead of writing into it
-	c.mu.Lock()
-	if c.m == nil || len(c.m) >= internCacheSize {
-		c.m = make(map[uint64][]string)
-	}
-	c.m[k] = v
-	c.mu.Unlock()
-	return v
+	e := &internEntry{k: k, v: []string{format()}[:1:1]} // cap 1: a handler's Add copies instead of writing into it
+	slot.Store(e)
+	return e.v
 }
 
 // rateLimitValue formats the RateLimit field: "name";r=remaining;t=reset.

@@ -80,8 +80,8 @@ var units = map[byte]time.Duration{'s': time.Second, 'm': time.Minute, 'h': time
 const MaxLimit = 1 << 30
 
 // Validate reports whether p can be enforced: a positive Limit, a Period of
-// at least a millisecond, and an emission interval (Period/Limit) of at least
-// a microsecond.
+// at least a millisecond, an emission interval (Period/Limit) of at least
+// a microsecond, and a burst earned back within 100 years.
 func (p Policy) Validate() error {
 	switch {
 	case p.Limit <= 0:
@@ -94,11 +94,21 @@ func (p Policy) Validate() error {
 		return fmt.Errorf("%w: the period must be at least 1ms, got %v", ErrInvalidPolicy, p.Period)
 	case p.Period/time.Duration(p.Limit) < time.Microsecond:
 		return fmt.Errorf("%w: %d per %v is more than one request per microsecond", ErrInvalidPolicy, p.Limit, p.Period)
+	case time.Duration(p.burst()+1) > maxSpan/p.interval():
+		return fmt.Errorf("%w: %v takes more than 100 years to earn back its burst", ErrInvalidPolicy, p)
 	}
 	return nil
 }
 
-// String formats p in the notation ParsePolicy reads.
+// maxSpan bounds the time a Policy takes to earn back its whole burst (and
+// one request more), so that GCRA's arithmetic on Unix nanoseconds cannot
+// overflow.
+const maxSpan = 100 * 365 * 24 * time.Hour
+
+// String formats p in the notation ParsePolicy reads ("5/m", "3/10m",
+// "10/s burst 20"). Only a Period of 1 to 1000 seconds, minutes, hours or
+// days has such a notation: others are written in a form ParsePolicy
+// refuses ("3 per 1.5s", "3/1001s").
 func (p Policy) String() string {
 	var s string
 	switch {

@@ -21,8 +21,11 @@ const DefaultMaxKeys = 1 << 20
 // in BENCHMARKS.md). At most MaxKeys keys are tracked: a key whose budget is
 // full again carries no information and is dropped first; only when every
 // tracked key is still limited is the one closest to its full budget
-// forgotten (it then starts again with a full budget). The hash is seeded
-// per store, so a client cannot choose a key that collides with another's;
+// forgotten (it then starts again with a full budget). A full store
+// rebuilds a shard's map once per MaxKeys/shards evictions (a Go map never
+// shrinks, and under churn would keep growing): about 50 bytes allocated
+// per eviction, amortized. The hash is seeded per store, so a client
+// cannot choose a key that collides with another's;
 // an accidental collision (about one in 10^19 per pair) would make two keys
 // share one budget.
 //
@@ -39,6 +42,7 @@ type memShard struct {
 	mu         sync.Mutex
 	m          map[uint64]int64     // key hash -> TAT (Unix ns)
 	sinceSweep int                  // evictions since the last full sweep
+	deleted    int                  // keys deleted from m since it was made
 	locks      map[uint64]lockEntry // lockout state (LockoutStore)
 	_          [24]byte             // keep shards on separate cache lines
 }
@@ -60,7 +64,7 @@ func NewMemoryStore(opts MemoryStoreOptions) *MemoryStore {
 	for n < 4*runtime.GOMAXPROCS(0) && n < 256 && n*64 < max {
 		n *= 2
 	}
-	s := &MemoryStore{seed: maphash.MakeSeed(), shards: make([]memShard, n), mask: uint64(n - 1), perShard: (max + n - 1) / n}
+	s := &MemoryStore{seed: maphash.MakeSeed(), shards: make([]memShard, n), mask: uint64(n - 1), perShard: max / n}
 	for i := range s.shards {
 		s.shards[i].m = make(map[uint64]int64)
 		s.shards[i].locks = make(map[uint64]lockEntry)
@@ -104,9 +108,14 @@ func (sh *memShard) makeRoomLocked(now int64, perShard int) {
 	if sh.sinceSweep >= perShard/4 {
 		sh.sinceSweep = 0
 		before := len(sh.m)
-		for k, tat := range sh.m {
-			if tat <= now {
-				delete(sh.m, k)
+		if sh.deleted >= perShard {
+			sh.rebuildLocked(now)
+		} else {
+			for k, tat := range sh.m {
+				if tat <= now {
+					delete(sh.m, k)
+					sh.deleted++
+				}
 			}
 		}
 		if len(sh.m) < before {
@@ -126,6 +135,23 @@ func (sh *memShard) makeRoomLocked(now int64, perShard int) {
 		}
 	}
 	delete(sh.m, victim)
+	sh.deleted++
+}
+
+// rebuildLocked replaces sh.m by a new map of its keys that are still
+// limited. A Go map never shrinks, and under churn (a key deleted for every
+// key inserted, as when a flood of new addresses keeps the store full) its
+// deleted slots make it grow new tables without bound; rebuilding it once
+// per perShard deletions keeps the memory proportional to MaxKeys. sh.mu
+// must be held.
+func (sh *memShard) rebuildLocked(now int64) {
+	m := make(map[uint64]int64)
+	for k, tat := range sh.m {
+		if tat > now {
+			m[k] = tat
+		}
+	}
+	sh.m, sh.deleted = m, 0
 }
 
 // Len returns the number of tracked keys.
