@@ -139,6 +139,7 @@ func (s *MemoryStore) Reset(_ context.Context, key string) error {
 	if e, ok := sh.locks[h]; ok {
 		if e.marked.IsZero() {
 			delete(sh.locks, h)
+			sh.lockDels++
 		} else {
 			sh.locks[h] = lockEntry{marked: e.marked, expires: e.marked}
 		}
@@ -170,8 +171,10 @@ func (s *MemoryStore) Marked(_ context.Context, key string, now time.Time) (bool
 }
 
 // putLockLocked stores e, making room first if the shard's lockout entries
-// are at their bound: expired entries go first, then the one expiring
-// soonest among a sample. sh.mu must be held.
+// are at their bound: an expired entry goes first, else the one expiring
+// soonest among a sample. Like the rate-limit map, the lockout map is rebuilt
+// once it has deleted as many entries as it holds, so that churn cannot grow
+// it without bound. sh.mu must be held.
 func (s *MemoryStore) putLockLocked(sh *memShard, h uint64, e lockEntry, now time.Time) {
 	if _, ok := sh.locks[h]; !ok && len(sh.locks) >= s.perShard {
 		var victim uint64
@@ -190,6 +193,15 @@ func (s *MemoryStore) putLockLocked(sh *memShard, h uint64, e lockEntry, now tim
 			}
 		}
 		delete(sh.locks, victim)
+		if sh.lockDels++; sh.lockDels >= s.perShard {
+			fresh := make(map[uint64]lockEntry, len(sh.locks))
+			for k, v := range sh.locks {
+				if now.IsZero() || now.Before(v.expires) {
+					fresh[k] = v
+				}
+			}
+			sh.locks, sh.lockDels = fresh, 0
+		}
 	}
 	sh.locks[h] = e
 }

@@ -44,6 +44,7 @@ type memShard struct {
 	sinceSweep int                  // evictions since the last full sweep
 	deleted    int                  // keys deleted from m since it was made
 	locks      map[uint64]lockEntry // lockout state (LockoutStore)
+	lockDels   int                  // entries deleted from locks since it was made
 	_          [24]byte             // keep shards on separate cache lines
 }
 
@@ -74,8 +75,11 @@ func NewMemoryStore(opts MemoryStoreOptions) *MemoryStore {
 
 var _ Store = (*MemoryStore)(nil)
 
-// Take implements [Store]. It never fails.
+// Take implements [Store]. It fails only for an invalid policy.
 func (s *MemoryStore) Take(_ context.Context, key string, p Policy, now time.Time) (Decision, error) {
+	if err := p.Validate(); err != nil {
+		return Decision{}, err
+	}
 	return s.take(maphash.String(s.seed, key), p, now.UnixNano()), nil
 }
 

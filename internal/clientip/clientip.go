@@ -321,6 +321,12 @@ func normalize(a netip.Addr) netip.Addr {
 // Peer parses a RemoteAddr ("ip:port", or a bare IP) into a normalized
 // address. It returns the zero Addr when remoteAddr holds no IP address.
 func Peer(remoteAddr string) netip.Addr {
+	// Fast path for the common "a.b.c.d:port" form: the port is not needed.
+	if i := strings.LastIndexByte(remoteAddr, ':'); i > 0 && remoteAddr[0] != '[' && strings.IndexByte(remoteAddr[:i], ':') < 0 {
+		if a, err := netip.ParseAddr(remoteAddr[:i]); err == nil && validPort(remoteAddr[i:]) {
+			return a
+		}
+	}
 	if ap, err := netip.ParseAddrPort(remoteAddr); err == nil {
 		return normalize(ap.Addr())
 	}
