@@ -22,8 +22,10 @@
 //   - [github.com/senfi-sharif/senfi/jwtauth/password]: password policy
 //     (NIST SP 800-63B-4) and argon2id hashing that accepts Django's pbkdf2
 //     hashes.
-//   - ratelimit: rate limits ("5/m") keyed by client IP, user or route,
-//     shared across replicas through Redis, and login lockout.
+//   - [github.com/senfi-sharif/senfi/ratelimit]: rate limits ("5/m") keyed
+//     by client IP, user or route, in memory or shared across replicas
+//     through Redis ([github.com/senfi-sharif/senfi/ratelimit/redisstore]),
+//     and login lockout.
 //   - audit: a security event log that drops nothing and can prove it was
 //     not edited, request logging and panic recovery.
 //   - perf: per-route latency and error tracking, slow requests, system
@@ -52,7 +54,7 @@
 //		guard.ClientIP, // client IP behind trusted proxies
 //		// perf recorder, audit request log and panic recovery
 //		guard.Handler, // headers, hosts, HTTPS, CORS, body limits
-//		// rate limiter
+//		limiter.Handler,   // rate limits by client IP
 //		auth.Authenticate, // JWT access tokens, revocation checked
 //	)
 //	srv := &http.Server{Addr: ":8000", Handler: chain.Then(mux), ConnContext: guard.ConnContext}
