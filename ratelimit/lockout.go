@@ -31,7 +31,7 @@ const (
 	DefaultLockoutWindow    = 15 * time.Minute
 	DefaultLockoutBase      = 15 * time.Minute
 	DefaultLockoutMax       = 24 * time.Hour
-	DefaultLockoutForget    = 24 * time.Hour
+	DefaultLockoutForget    = 7 * 24 * time.Hour
 	DefaultTrustedFor       = 30 * 24 * time.Hour
 )
 
@@ -61,7 +61,9 @@ type LockoutOptions struct {
 	// up to MaxLock. Zero values: 15 minutes and 24 hours.
 	BaseLock, MaxLock time.Duration
 	// Forget: after this long without failures a key's lock history is
-	// forgotten and the next lock is a first one again. Zero value: 24 hours.
+	// forgotten and the next lock is a first one again. It must be longer
+	// than MaxLock (failures during a lock do not count, so a shorter Forget
+	// would forget the history during the longest lock). Zero value: 7 days.
 	Forget time.Duration
 	// TrustedFor is how long an address that logged into an account
 	// successfully keeps its own allowance for that account when the account
@@ -172,8 +174,8 @@ func NewLockout(opts LockoutOptions) (*Lockout, error) {
 	if opts.MaxLock < opts.BaseLock {
 		errs = append(errs, fmt.Errorf("ratelimit: LockoutOptions.MaxLock (%v) is shorter than BaseLock (%v)", opts.MaxLock, opts.BaseLock))
 	}
-	if opts.Forget < opts.MaxLock {
-		errs = append(errs, fmt.Errorf("ratelimit: LockoutOptions.Forget (%v) is shorter than MaxLock (%v): locks would never grow", opts.Forget, opts.MaxLock))
+	if opts.Forget <= opts.MaxLock {
+		errs = append(errs, fmt.Errorf("ratelimit: LockoutOptions.Forget (%v) must be longer than MaxLock (%v): the history would be forgotten during the longest lock and locks would stop growing", opts.Forget, opts.MaxLock))
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)

@@ -87,10 +87,16 @@ func FailState(s LockState, last, now time.Time, rule LockoutRule) LockState {
 
 // lockEntry is a MemoryStore lockout entry.
 type lockEntry struct {
-	state   LockState
-	last    time.Time // last failure
-	expires time.Time // the entry carries no information after this
-	marked  time.Time // Mark's until
+	state    LockState
+	last     time.Time // last failure counted
+	forgetAt time.Time // last + rule.Forget: after it the history is forgotten
+	marked   time.Time // Mark's until
+}
+
+// idle reports whether e carries no information at now: its history is
+// forgotten, it is not locked and not marked.
+func (e lockEntry) idle(now time.Time) bool {
+	return now.After(e.forgetAt) && !e.state.Locked(now) && !now.Before(e.marked)
 }
 
 var _ LockoutStore = (*MemoryStore)(nil)
@@ -106,15 +112,11 @@ func (s *MemoryStore) Fail(_ context.Context, key string, now time.Time, rule Lo
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	e := sh.locks[h]
-	if !now.Before(e.expires) {
-		e.state, e.last = LockState{}, time.Time{} // expired; a live mark stays
-	}
 	wasLocked := e.state.Locked(now)
 	e.state = FailState(e.state, e.last, now, rule)
 	if !wasLocked {
-		e.last = now
+		e.last, e.forgetAt = now, now.Add(rule.Forget)
 	}
-	e.expires = maxTime(maxTime(e.last.Add(rule.Forget), e.state.LockedUntil), e.marked)
 	s.putLockLocked(sh, h, e, now)
 	return e.state, nil
 }
@@ -125,7 +127,7 @@ func (s *MemoryStore) State(_ context.Context, key string, now time.Time) (LockS
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	e, ok := sh.locks[h]
-	if !ok || !now.Before(e.expires) {
+	if !ok || (now.After(e.forgetAt) && !e.state.Locked(now)) {
 		return LockState{}, nil
 	}
 	return e.state, nil
@@ -141,7 +143,7 @@ func (s *MemoryStore) Reset(_ context.Context, key string) error {
 			delete(sh.locks, h)
 			sh.lockDels++
 		} else {
-			sh.locks[h] = lockEntry{marked: e.marked, expires: e.marked}
+			sh.locks[h] = lockEntry{marked: e.marked}
 		}
 	}
 	return nil
@@ -156,7 +158,6 @@ func (s *MemoryStore) Mark(_ context.Context, key string, until time.Time) error
 	if until.After(e.marked) {
 		e.marked = until
 	}
-	e.expires = maxTime(e.expires, e.marked)
 	s.putLockLocked(sh, h, e, time.Time{})
 	return nil
 }
@@ -171,8 +172,8 @@ func (s *MemoryStore) Marked(_ context.Context, key string, now time.Time) (bool
 }
 
 // putLockLocked stores e, making room first if the shard's lockout entries
-// are at their bound: an expired entry goes first, else the one expiring
-// soonest among a sample. Like the rate-limit map, the lockout map is rebuilt
+// are at their bound: an idle entry goes first, else the one whose
+// information ends soonest among a sample. Like the rate-limit map, the lockout map is rebuilt
 // once it has deleted as many entries as it holds, so that churn cannot grow
 // it without bound. sh.mu must be held.
 func (s *MemoryStore) putLockLocked(sh *memShard, h uint64, e lockEntry, now time.Time) {
@@ -181,12 +182,12 @@ func (s *MemoryStore) putLockLocked(sh *memShard, h uint64, e lockEntry, now tim
 		var soonest time.Time
 		i := 0
 		for k, v := range sh.locks {
-			if !now.IsZero() && !now.Before(v.expires) {
+			if !now.IsZero() && v.idle(now) {
 				victim = k
 				break
 			}
-			if i == 0 || v.expires.Before(soonest) {
-				victim, soonest = k, v.expires
+			if end := maxTime(maxTime(v.forgetAt, v.state.LockedUntil), v.marked); i == 0 || end.Before(soonest) {
+				victim, soonest = k, end
 			}
 			if i++; i == 16 {
 				break
@@ -196,7 +197,7 @@ func (s *MemoryStore) putLockLocked(sh *memShard, h uint64, e lockEntry, now tim
 		if sh.lockDels++; sh.lockDels >= s.perShard {
 			fresh := make(map[uint64]lockEntry, len(sh.locks))
 			for k, v := range sh.locks {
-				if now.IsZero() || now.Before(v.expires) {
+				if now.IsZero() || !v.idle(now) {
 					fresh[k] = v
 				}
 			}

@@ -203,7 +203,22 @@ func TestLockoutHistoryForgotten(t *testing.T) {
 	f.fail(t, "a", attacker, 5)
 	f.clock.Advance(25 * time.Hour)
 	st := f.fail(t, "a", attacker, 5)
-	assert.Equal(t, 15*time.Minute, st.RetryAfter, "a day without failures forgets the history")
+	assert.Equal(t, 30*time.Minute, st.RetryAfter, "a day later the history still counts")
+	f.clock.Advance(8 * 24 * time.Hour)
+	st = f.fail(t, "a", attacker, 5)
+	assert.Equal(t, 15*time.Minute, st.RetryAfter, "a week without failures forgets it")
+}
+
+func TestLockoutKeepsDoublingAtMaxLock(t *testing.T) {
+	f := newLockout(t, func(o *ratelimit.LockoutOptions) { o.BaseLock = 12 * time.Hour })
+	st := f.fail(t, "a", attacker, 5)
+	require.Equal(t, 12*time.Hour, st.RetryAfter)
+	f.clock.Advance(12 * time.Hour)
+	st = f.fail(t, "a", attacker, 5)
+	require.Equal(t, 24*time.Hour, st.RetryAfter)
+	f.clock.Advance(24*time.Hour + time.Minute) // the longest lock, then more failures
+	st = f.fail(t, "a", attacker, 5)
+	assert.Equal(t, 24*time.Hour, st.RetryAfter, "the history outlives the longest lock")
 }
 
 func TestLockoutUnlockEvent(t *testing.T) {
@@ -240,7 +255,8 @@ func TestNewLockoutRefusals(t *testing.T) {
 		"negative threshold":   {Threshold: -1},
 		"bad mode":             {Mode: 7},
 		"max below base":       {BaseLock: time.Hour, MaxLock: time.Minute},
-		"forget below max":     {MaxLock: 48 * time.Hour},
+		"forget below max":     {MaxLock: 8 * 24 * time.Hour},
+		"forget equal max":     {MaxLock: 24 * time.Hour, Forget: 24 * time.Hour},
 		"bad prefix":           {Prefix: "a|b"},
 		"bad ipv6 prefix":      {IPv6Prefix: 200},
 		"negative trusted for": {TrustedFor: -1},

@@ -66,4 +66,34 @@
 // bounds each call during an outage. A client that retries a script whose
 // reply was lost (MaxRetries) may count that request twice, which only ever
 // makes the limit stricter.
+//
+// # Lockouts
+//
+// Store also implements [ratelimit.LockoutStore], so that a
+// [ratelimit.Lockout] on it counts the failed logins of every replica
+// together, and passes storetest.RunLockout: its states are those of
+// [ratelimit.FailState], to the nanosecond. Each lockout key is one hash,
+// under the prefix and "lock|" (a Limiter's keys follow the prefix with its
+// name, which cannot contain '|'):
+//
+//	ratelimit:lock|lockout|acct|a@example.com
+//	    failures      "2"                    failures since the last lock
+//	    locks         "1"                    locks since the history began
+//	    locked_until  "1764771312123456789"  end of the last lock, if any
+//	    last          "1764770412123456789"  the last failure that counted
+//	    forget_at     "1764856812123456789"  last + Forget
+//	    mark          "1767362412123456789"  Mark's until, if any
+//
+// Fail is one script call that applies FailState to the hash and writes the
+// result (nothing while the key is locked: failures during a lock change
+// nothing), and, as Take, checks the script's result against FailState in
+// Go. Reset and Mark are one script call each (Reset keeps a live mark, Mark
+// keeps the later until), State and Marked one HMGET. Fail and Mark extend
+// a key's time to live, never shorten it, to when the key carries no
+// information any more: the latest of forget_at, locked_until and mark,
+// measured from the caller's now for Fail; Reset cuts it to the mark's end,
+// or deletes the key. Mark and Reset take no now, so they measure the
+// mark's life from the process's clock (time.Now), and a mark that has
+// already ended by it is not kept. Every method returns ErrMalformed for a
+// hash the store did not write, and leaves it alone.
 package redisstore

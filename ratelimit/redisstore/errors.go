@@ -10,11 +10,13 @@ var (
 	// ErrInvalidOptions is wrapped by every error New returns for a bad
 	// Options field.
 	ErrInvalidOptions = errors.New("redisstore: invalid options")
-	// ErrMalformed is returned by Take when the key holds a value the store
-	// did not write (another program shares the prefix). The store then
-	// neither allows the request nor overwrites the value.
+	// ErrMalformed is returned by Take and the lockout methods when the key
+	// holds a value the store did not write (another program shares the
+	// prefix). The store then neither allows the request nor overwrites the
+	// value.
 	ErrMalformed = errors.New("redisstore: malformed value")
-	// ErrTimeRange is returned by Take for a now before 1970 (a broken
-	// clock), which the store's key layout cannot represent.
-	ErrTimeRange = errors.New("redisstore: time before 1970")
+	// ErrTimeRange is returned by Take and the lockout methods for a time
+	// the store's key layout cannot represent: before 1970 (a broken clock)
+	// or, for locks, after 2262.
+	ErrTimeRange = errors.New("redisstore: time out of range")
 )

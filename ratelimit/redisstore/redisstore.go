@@ -21,6 +21,8 @@ type Store struct {
 	client redis.UniversalClient
 	prefix string
 	take   *redis.Script
+	// Lockout scripts (lockout.go).
+	fail, reset, mark *redis.Script
 }
 
 var _ ratelimit.Store = (*Store)(nil)
@@ -38,7 +40,14 @@ func New(client redis.UniversalClient, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Store{client: client, prefix: prefix, take: redis.NewScript(scriptTake)}, nil
+	return &Store{
+		client: client,
+		prefix: prefix,
+		take:   redis.NewScript(scriptTake),
+		fail:   redis.NewScript(scriptFail),
+		reset:  redis.NewScript(scriptReset),
+		mark:   redis.NewScript(scriptMark),
+	}, nil
 }
 
 // nsPerMs splits nanosecond values into milliseconds and nanoseconds within

@@ -1,7 +1,8 @@
 // Package storetest is a conformance suite for implementations of
 // [ratelimit.Store], in the style of testing/slogtest: a store that passes
 // [Run] can back a ratelimit.Limiter, and gives the same decisions as every
-// other store that passes it.
+// other store that passes it. [RunLockout] is the suite for
+// [ratelimit.LockoutStore], which backs a ratelimit.Lockout.
 //
 // Every backend in this module runs it (ratelimit.MemoryStore,
 // ratelimit/redisstore), and a third-party store should too:
