@@ -9,8 +9,8 @@ import (
 // verified, so that a session presenting the same token again skips the
 // signature check. It is keyed by a seeded 64-bit hash of the token and
 // compares the whole token on a hit, so a hash collision can never return
-// another token's claims. It holds at most size entries (about 400 bytes
-// each, the token included); when a shard is full an arbitrary entry is
+// another token's claims. It holds about size entries (at least one per
+// shard, so 16 at the least; about 400 bytes each, the token included); when a shard is full an arbitrary entry is
 // dropped. Expiry and revocation are checked by the caller on every hit.
 type tokenCache struct {
 	seed   maphash.Seed

@@ -126,7 +126,8 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error, realm string)
 	if status == http.StatusUnauthorized {
 		challenge := `Bearer realm="` + realm + `"`
 		if !errors.Is(err, ErrNoToken) {
-			challenge += `, error="invalid_token", error_description="` + detail + `"`
+			// RFC 6750 §3: no '"' or '\' in error_description.
+			challenge += `, error="invalid_token", error_description="` + strings.NewReplacer(`"`, "'", `\`, "/").Replace(detail) + `"`
 		}
 		w.Header().Set("WWW-Authenticate", challenge)
 	}
@@ -141,7 +142,7 @@ var details = []struct {
 	detail string
 }{
 	{ErrNoToken, "authentication credentials were not provided"},
-	{ErrMalformedHeader, "the Authorization header must be \"Bearer\" followed by one token"},
+	{ErrMalformedHeader, "the Authorization header must be 'Bearer' followed by one token"},
 	{ErrTokenExpired, "the token has expired"},
 	{ErrTokenNotYetValid, "the token is not valid yet"},
 	{ErrWrongTokenType, "the token has the wrong type"},

@@ -52,7 +52,7 @@ func TestAuthenticate(t *testing.T) {
 		{"bearer", []string{"Bearer " + p.AccessToken}, 200, "42/head", ""},
 		{"bearer lower case", []string{"bearer " + p.AccessToken}, 200, "42/head", ""},
 		{"bearer alone", []string{"Bearer"}, 401, "", `Bearer realm="api", error="invalid_token"`},
-		{"bearer two tokens", []string{"Bearer a b"}, 401, "", `error="invalid_token"`},
+		{"bearer two tokens", []string{"Bearer a b"}, 401, "", `error="invalid_token", error_description="the Authorization header must be 'Bearer' followed by one token"`},
 		{"two headers", []string{"Bearer " + p.AccessToken, "Bearer " + p.AccessToken}, 401, "", `error="invalid_token"`},
 		{"garbage token on a public route", []string{"Bearer abc"}, 401, "", `error="invalid_token"`},
 		{"refresh token as bearer", []string{"Bearer " + refresh}, 401, "", `error="invalid_token"`},

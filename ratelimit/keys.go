@@ -75,7 +75,10 @@ func KeyByUser(user func(r *http.Request) (id string, ok bool)) KeyFunc {
 
 // KeyByRoute keys requests by their route pattern (r.Pattern, set by
 // http.ServeMux), never the raw path, so clients cannot mint new keys by
-// varying the URL. Requests no pattern matched share one key.
+// varying the URL. Requests no pattern matched share one key. r.Pattern is
+// set only on the request the mux hands to the route's handler: use this key
+// in a limiter that wraps a route (mux.Handle(p, l.Handler(h))), not in one
+// in front of the mux, where every request would share one budget.
 func KeyByRoute() KeyFunc {
 	return func(r *http.Request, dst []byte) ([]byte, error) {
 		return append(append(dst, "route:"...), r.Pattern...), nil

@@ -285,15 +285,17 @@ func (l *Lockout) Failure(ctx context.Context, account string, ip netip.Addr) (L
 	return out, fail(addr, "ip", l.ip)
 }
 
-// Success records a successful login: the failures of the address and of
-// the pair are forgotten, the address is trusted for the account for
-// TrustedFor, and the account's count of consecutive failures starts again
-// (an account lock in force is left alone: a lock set by someone guessing
-// from elsewhere must keep them out).
+// Success records a successful login: the failures of the pair are
+// forgotten, the address is trusted for the account for TrustedFor, and the
+// account's count of consecutive failures starts again (an account lock in
+// force is left alone: a lock set by someone guessing from elsewhere must
+// keep them out). The address's own count is not reset: otherwise anyone
+// with one valid account could spray passwords over other accounts without
+// limit, logging into their own between rounds.
 func (l *Lockout) Success(ctx context.Context, account string, ip netip.Addr) error {
 	now := l.o.Now()
-	acct, addr, pair, trust := l.keys(account, ip)
-	for _, k := range []struct{ key, scope string }{{pair, "account+ip"}, {addr, "ip"}, {acct, "account"}} {
+	acct, _, pair, trust := l.keys(account, ip)
+	for _, k := range []struct{ key, scope string }{{pair, "account+ip"}, {acct, "account"}} {
 		st, err := l.o.Store.State(ctx, k.key, now)
 		if err != nil {
 			return fmt.Errorf("ratelimit: lockout: %w", err)

@@ -2,6 +2,7 @@ package ratelimit_test
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"sync"
 	"testing"
@@ -267,4 +268,19 @@ func TestNewLockoutRefusals(t *testing.T) {
 			assert.Nil(t, l)
 		})
 	}
+}
+
+func TestLockoutSprayNotResetByOwnLogin(t *testing.T) {
+	f := newLockout(t, nil) // IPThreshold 20
+	locked := false
+	for round := 0; round < 5 && !locked; round++ {
+		for i := range 19 {
+			st, err := f.l.Failure(ctx, fmt.Sprintf("victim%d-%d", round, i), attacker)
+			require.NoError(t, err)
+			locked = locked || st.Locked
+		}
+		require.NoError(t, f.l.Success(ctx, "attacker-own-account", attacker))
+	}
+	assert.True(t, locked, "logging into one's own account between rounds must not reset the address's count")
+	assert.True(t, f.check(t, "anyone", attacker).Locked)
 }

@@ -11,7 +11,8 @@ import (
 // Policy is a rate: Limit requests per Period, of which up to Burst may come
 // at once. It is enforced with GCRA (the generic cell rate algorithm): one
 // request is earned back every Period/Limit, and a client that has been quiet
-// for a whole Period has its full Burst again.
+// for Burst×Period/Limit (a whole Period when Burst is Limit) has its full
+// Burst again.
 type Policy struct {
 	// Limit is the number of requests allowed per Period. Must be positive.
 	Limit int

@@ -151,7 +151,7 @@ func fromLookup(prefix string, base Options, lookup func(string) (string, bool))
 	})
 
 	if v, from, ok := e.get("ALLOWED_HOSTS", "DJANGO_ALLOWED_HOSTS"); ok {
-		o.AllowedHosts = nil
+		o.AllowedHosts, o.AllowAnyHost = nil, false
 		for _, h := range splitList(v) {
 			if h == "*" {
 				o.AllowAnyHost = true

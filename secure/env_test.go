@@ -821,3 +821,15 @@ func TestParseBytes(t *testing.T) {
 		})
 	}
 }
+
+func TestFromEnvAllowedHostsReplacesAnyHost(t *testing.T) {
+	o, err := secure.FromEnvLookup("SENFI_", secure.Options{AllowAnyHost: true}, func(k string) (string, bool) {
+		if k == "SENFI_ALLOWED_HOSTS" {
+			return "api.example.com", true
+		}
+		return "", false
+	})
+	require.NoError(t, err)
+	assert.False(t, o.AllowAnyHost, "a host list replaces the base's AllowAnyHost")
+	assert.Equal(t, []string{"api.example.com"}, o.AllowedHosts)
+}

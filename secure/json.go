@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"reflect"
 	"strconv"
@@ -67,6 +68,7 @@ func DecodeJSON(r *http.Request, v any, opts JSONOptions) error {
 	if limit <= 0 {
 		limit = DefaultMaxBodyBytes
 	}
+	limit = min(limit, math.MaxInt64-1) // limit+1 below must not overflow
 	if r.ContentLength > limit {
 		return reqErr(ErrBodyTooLarge, "", bodyLimitDetail(limit))
 	}

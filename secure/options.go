@@ -416,15 +416,23 @@ func (o Options) compile() (*compiled, error) {
 	c.cors = cc
 	if o.CrossOriginProtection {
 		c.cop = http.NewCrossOriginProtection()
-		trusted := append([]string(nil), o.CrossOriginTrustedOrigins...)
-		for _, origin := range o.CORS.AllowedOrigins {
-			if origin != "*" && !strings.Contains(origin, "*") {
-				trusted = append(trusted, origin)
+		// Browsers send origins lower-case and CrossOriginProtection compares
+		// exactly: trust the normalized forms.
+		for _, origin := range o.CrossOriginTrustedOrigins {
+			norm, err := normalizeOrigin(origin)
+			if err == nil && (norm == "*" || strings.Contains(norm, "*")) {
+				err = fmt.Errorf("%q: wildcards are not supported here", origin)
+			}
+			if err == nil {
+				err = c.cop.AddTrustedOrigin(norm)
+			}
+			if err != nil {
+				bad("Options.CrossOriginTrustedOrigins: %v", err)
 			}
 		}
-		for _, origin := range trusted {
-			if err := c.cop.AddTrustedOrigin(origin); err != nil {
-				bad("Options.CrossOriginTrustedOrigins: %v", err)
+		for _, origin := range o.CORS.AllowedOrigins {
+			if norm, err := normalizeOrigin(origin); err == nil && norm != "*" && !strings.Contains(norm, "*") {
+				_ = c.cop.AddTrustedOrigin(norm) // already validated by CORS
 			}
 		}
 	} else if len(o.CrossOriginTrustedOrigins) > 0 {

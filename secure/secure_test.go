@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -594,4 +595,29 @@ func TestStreamingThroughChain(t *testing.T) {
 	}
 	assert.Equal(t, []string{"first", "second"}, lines)
 	assert.Empty(t, resp.Header.Get("Server"))
+}
+
+func TestCrossOriginProtectionTrustsNormalizedOrigins(t *testing.T) {
+	g := newGuard(t, secure.Options{
+		AllowedHosts:              prodHosts,
+		DisableSSLRedirect:        true,
+		CrossOriginProtection:     true,
+		CORS:                      secure.CORSOptions{AllowedOrigins: []string{" https://App.Example.com"}},
+		CrossOriginTrustedOrigins: []string{"HTTPS://Other.Example.com"},
+	})
+	for _, origin := range []string{"https://app.example.com", "https://other.example.com"} {
+		r := httptest.NewRequest(http.MethodPost, "http://api.example.com/", nil)
+		r.Header.Set("Sec-Fetch-Site", "cross-site")
+		r.Header.Set("Origin", origin)
+		_, called := serve(t, g, r)
+		assert.True(t, called, origin)
+	}
+}
+
+func TestDecodeJSONHugeLimit(t *testing.T) {
+	r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(`{"a":1}`))
+	r.Header.Set("Content-Type", "application/json")
+	var v map[string]int
+	require.NoError(t, secure.DecodeJSON(r, &v, secure.JSONOptions{MaxBytes: math.MaxInt64}))
+	assert.Equal(t, 1, v["a"])
 }
