@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"reflect"
 	"strings"
 
 	"github.com/senfi-sharif/senfi/internal/clientip"
@@ -29,8 +30,35 @@ const DefaultIPv6Prefix = 64
 // did not run; forwarding headers are never read here. IPv6 addresses are
 // grouped by /64.
 func KeyByIP() KeyFunc {
-	kf, _ := KeyByIPPrefix(32, DefaultIPv6Prefix)
-	return kf
+	return keyByIP
+}
+
+// keyByIP is KeyByIP's key function. It is a top-level function, not a
+// closure, so that New can recognise it (isKeyByIP) and build the key in
+// place: a direct call with a stack buffer instead of an indirect call that
+// needs a pooled one.
+func keyByIP(r *http.Request, dst []byte) ([]byte, error) {
+	return appendClientIP(dst, r), nil
+}
+
+// appendClientIP appends KeyByIP's key of r: what appendIP appends for
+// clientip.FromRequest(r) with the default prefixes, without parsing and
+// formatting again an IPv4 peer address that is already canonical text.
+func appendClientIP(dst []byte, r *http.Request) []byte {
+	if a, ok := clientip.FromContext(r.Context()); ok {
+		return appendIP(dst, a, 32, DefaultIPv6Prefix)
+	}
+	if host, ok := clientip.PeerIPv4(r.RemoteAddr); ok {
+		return append(append(dst, "ip:"...), host...)
+	}
+	return appendIP(dst, clientip.Peer(r.RemoteAddr), 32, DefaultIPv6Prefix)
+}
+
+// isKeyByIP reports whether kf is the function KeyByIP returns (or
+// KeyByIPPrefix with the default prefixes). A top-level function has one
+// code pointer of its own.
+func isKeyByIP(kf KeyFunc) bool {
+	return kf != nil && reflect.ValueOf(kf).Pointer() == reflect.ValueOf(KeyFunc(keyByIP)).Pointer()
 }
 
 // KeyByIPPrefix is KeyByIP with the number of leading bits kept for IPv4
@@ -38,6 +66,9 @@ func KeyByIP() KeyFunc {
 func KeyByIPPrefix(ipv4Bits, ipv6Bits int) (KeyFunc, error) {
 	if ipv4Bits < 1 || ipv4Bits > 32 || ipv6Bits < 1 || ipv6Bits > 128 {
 		return nil, fmt.Errorf("ratelimit: KeyByIPPrefix(%d, %d): prefixes must be 1–32 for IPv4 and 1–128 for IPv6", ipv4Bits, ipv6Bits)
+	}
+	if ipv4Bits == 32 && ipv6Bits == DefaultIPv6Prefix {
+		return keyByIP, nil
 	}
 	return func(r *http.Request, dst []byte) ([]byte, error) {
 		return appendIP(dst, clientip.FromRequest(r), ipv4Bits, ipv6Bits), nil

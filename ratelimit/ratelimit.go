@@ -58,6 +58,7 @@ var namePattern = regexp.MustCompile(`^[a-z0-9._-]{1,64}$`)
 type Limiter struct {
 	opts    Options
 	mem     *MemoryStore // Store, when it is a MemoryStore: the allocation-free path
+	byIP    bool         // Key is KeyByIP(): the key is built in place
 	policy  []string     // precomputed RateLimit-Policy value
 	limit   []string     // precomputed X-RateLimit-Limit value
 	values  intern       // RateLimit values by (remaining, reset)
@@ -99,6 +100,7 @@ func New(opts Options) (*Limiter, error) {
 		l.onError = WriteError
 	}
 	l.mem, _ = opts.Store.(*MemoryStore)
+	l.byIP = isKeyByIP(opts.Key)
 	window := int64(opts.Policy.Period / time.Second)
 	if window < 1 {
 		window = 1
@@ -152,6 +154,15 @@ func (l *Limiter) Handler(next http.Handler) http.Handler {
 // ErrNoKey (not limited), or wraps ErrStoreUnavailable; OnStoreError has
 // been called for the latter.
 func (l *Limiter) Allow(r *http.Request) (Decision, error) {
+	if l.byIP && l.mem != nil {
+		// What the general path below computes for KeyByIP and a
+		// MemoryStore, with a direct call and a stack buffer (the longest
+		// key, a 64-byte name and an IPv6 address, fits).
+		var buf [128]byte
+		key := append(append(buf[:0], l.opts.Name...), ':')
+		key = appendClientIP(key, r)
+		return l.mem.takeBytes(key, l.opts.Policy, l.opts.Now().UnixNano()), nil
+	}
 	bp := l.bufs.Get().(*[]byte)
 	defer l.bufs.Put(bp)
 	key := append((*bp)[:0], l.opts.Name...)

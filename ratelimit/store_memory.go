@@ -16,18 +16,18 @@ const DefaultMaxKeys = 1 << 20
 // replicas). Lockout entries are bounded separately, by the same MaxKeys.
 //
 // Memory is bounded. A key is kept as a 64-bit seeded hash of its text next
-// to one 64-bit timestamp, so a tracked key costs 16 bytes of payload, about
-// 20 to 40 bytes with the map's overhead whatever the key's length (measured
-// in BENCHMARKS.md). At most MaxKeys keys are tracked: a key whose budget is
+// to one 64-bit timestamp, in an open-addressing table of 16-byte slots that
+// is at most three quarters full, so a tracked key costs 16 bytes of
+// payload, about 21 to 43 bytes with the table's free slots whatever the
+// key's length. At most MaxKeys keys are tracked: a key whose budget is
 // full again carries no information and is dropped first; only when every
 // tracked key is still limited is the one closest to its full budget
-// forgotten (it then starts again with a full budget). A full store
-// rebuilds a shard's map once per MaxKeys/shards evictions (a Go map never
-// shrinks, and under churn would keep growing): about 50 bytes allocated
-// per eviction, amortized. The hash is seeded per store, so a client
-// cannot choose a key that collides with another's;
-// an accidental collision (about one in 10^19 per pair) would make two keys
-// share one budget.
+// forgotten (it then starts again with a full budget). Deleting a key
+// leaves no tombstone, so churn (a key evicted for every key inserted)
+// neither grows the table nor allocates. The hash is seeded per store, so a
+// client cannot choose a key that collides with another's; an accidental
+// collision (about one in 10^19 per pair) would make two keys share one
+// budget.
 //
 // The store is sharded for concurrency and starts no goroutine. It is safe
 // for concurrent use; use [NewMemoryStore].
@@ -40,12 +40,11 @@ type MemoryStore struct {
 
 type memShard struct {
 	mu         sync.Mutex
-	m          map[uint64]int64     // key hash -> TAT (Unix ns)
+	t          tatTable             // key hash -> TAT (Unix ns)
 	sinceSweep int                  // evictions since the last full sweep
-	deleted    int                  // keys deleted from m since it was made
 	locks      map[uint64]lockEntry // lockout state (LockoutStore)
 	lockDels   int                  // entries deleted from locks since it was made
-	_          [24]byte             // keep shards on separate cache lines
+	_          [56]byte             // keep shards on separate cache lines
 }
 
 // MemoryStoreOptions configures a MemoryStore.
@@ -67,7 +66,7 @@ func NewMemoryStore(opts MemoryStoreOptions) *MemoryStore {
 	}
 	s := &MemoryStore{seed: maphash.MakeSeed(), shards: make([]memShard, n), mask: uint64(n - 1), perShard: max / n}
 	for i := range s.shards {
-		s.shards[i].m = make(map[uint64]int64)
+		s.shards[i].t = newTATTable(minTableSlots)
 		s.shards[i].locks = make(map[uint64]lockEntry)
 	}
 	return s
@@ -89,15 +88,31 @@ func (s *MemoryStore) takeBytes(key []byte, p Policy, now int64) Decision {
 }
 
 func (s *MemoryStore) take(h uint64, p Policy, now int64) Decision {
-	sh := &s.shards[h&s.mask]
+	k := tatKey(h)
+	sh := &s.shards[k&s.mask]
 	sh.mu.Lock()
-	tat, ok := sh.m[h]
+	t := &sh.t
+	i, ok := t.find(k) // one probe sequence for the read and the write
+	var tat int64
+	if ok {
+		tat = t.slots[i].v
+	}
 	newTAT, d := GCRA(tat, now, p)
 	if d.Allowed {
-		if !ok && len(sh.m) >= s.perShard {
-			sh.makeRoomLocked(now, s.perShard)
+		switch {
+		case ok:
+			t.slots[i].v = newTAT
+		default:
+			if t.n >= s.perShard {
+				sh.makeRoomLocked(now, s.perShard)
+				i, _ = t.find(k)
+			}
+			if !t.insertAt(i, k, newTAT) {
+				t.grow()
+				i, _ = t.find(k)
+				t.insertAt(i, k, newTAT)
+			}
 		}
-		sh.m[h] = newTAT
 	}
 	sh.mu.Unlock()
 	return d
@@ -106,56 +121,18 @@ func (s *MemoryStore) take(h uint64, p Policy, now int64) Decision {
 // makeRoomLocked frees one slot in a full shard. Every perShard/4
 // evictions it sweeps the whole shard, dropping every key whose budget is
 // full again (amortized O(1) per insert, even when an attacker keeps the
-// store full of limited keys); otherwise it samples 16 keys and drops an
-// idle one, or else the one closest to its full budget. sh.mu must be held.
+// store full of limited keys); otherwise it samples 16 keys from a random
+// slot on and drops an idle one, or else the one closest to its full
+// budget. sh.mu must be held.
 func (sh *memShard) makeRoomLocked(now int64, perShard int) {
 	if sh.sinceSweep >= perShard/4 {
 		sh.sinceSweep = 0
-		before := len(sh.m)
-		if sh.deleted >= perShard {
-			sh.rebuildLocked(now)
-		} else {
-			for k, tat := range sh.m {
-				if tat <= now {
-					delete(sh.m, k)
-					sh.deleted++
-				}
-			}
-		}
-		if len(sh.m) < before {
+		if sh.t.sweep(now) > 0 {
 			return
 		}
 	}
 	sh.sinceSweep++
-	var victim uint64
-	best := int64(-1)
-	i := 0
-	for k, tat := range sh.m { // iteration starts at a random entry
-		if best < 0 || tat < best {
-			victim, best = k, tat
-		}
-		if i++; i == 16 || best <= now {
-			break
-		}
-	}
-	delete(sh.m, victim)
-	sh.deleted++
-}
-
-// rebuildLocked replaces sh.m by a new map of its keys that are still
-// limited. A Go map never shrinks, and under churn (a key deleted for every
-// key inserted, as when a flood of new addresses keeps the store full) its
-// deleted slots make it grow new tables without bound; rebuilding it once
-// per perShard deletions keeps the memory proportional to MaxKeys. sh.mu
-// must be held.
-func (sh *memShard) rebuildLocked(now int64) {
-	m := make(map[uint64]int64)
-	for k, tat := range sh.m {
-		if tat > now {
-			m[k] = tat
-		}
-	}
-	sh.m, sh.deleted = m, 0
+	sh.t.evictSample(now)
 }
 
 // Len returns the number of tracked keys.
@@ -163,7 +140,7 @@ func (s *MemoryStore) Len() int {
 	n := 0
 	for i := range s.shards {
 		s.shards[i].mu.Lock()
-		n += len(s.shards[i].m)
+		n += s.shards[i].t.n
 		s.shards[i].mu.Unlock()
 	}
 	return n

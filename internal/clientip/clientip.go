@@ -322,6 +322,9 @@ func normalize(a netip.Addr) netip.Addr {
 // address. It returns the zero Addr when remoteAddr holds no IP address.
 func Peer(remoteAddr string) netip.Addr {
 	// Fast path for the common "a.b.c.d:port" form: the port is not needed.
+	if _, ip, ok := peerIPv4(remoteAddr); ok {
+		return netip.AddrFrom4(ip)
+	}
 	if i := strings.LastIndexByte(remoteAddr, ':'); i > 0 && remoteAddr[0] != '[' && strings.IndexByte(remoteAddr[:i], ':') < 0 {
 		if a, err := netip.ParseAddr(remoteAddr[:i]); err == nil && validPort(remoteAddr[i:]) {
 			return a
@@ -338,6 +341,60 @@ func Peer(remoteAddr string) netip.Addr {
 		return netip.Addr{}
 	}
 	return normalize(a)
+}
+
+// PeerIPv4 returns the address part of remoteAddr when remoteAddr is an
+// IPv4 address in canonical dotted-decimal form (four decimal octets of at
+// most 255, without leading zeros) followed by ":" and a port of 1–5 digits,
+// the form net/http gives for IPv4 peers. host is then exactly
+// Peer(remoteAddr).String(), so callers can use the text without parsing and
+// formatting the address. ok is false for any other form, which Peer may
+// still accept.
+func PeerIPv4(remoteAddr string) (host string, ok bool) {
+	host, _, ok = peerIPv4(remoteAddr)
+	return host, ok
+}
+
+func peerIPv4(remoteAddr string) (host string, ip [4]byte, ok bool) {
+	i := strings.LastIndexByte(remoteAddr, ':')
+	if i < 0 || !validPort(remoteAddr[i:]) {
+		return "", ip, false
+	}
+	if ip, ok = parseIPv4(remoteAddr[:i]); !ok {
+		return "", ip, false
+	}
+	return remoteAddr[:i], ip, true
+}
+
+// parseIPv4 parses s as exactly four decimal octets separated by dots, each
+// at most 255 and without a leading zero: the canonical form, which is a
+// subset of what netip.ParseAddr accepts and parses to the same address.
+func parseIPv4(s string) (ip [4]byte, ok bool) {
+	i := 0
+	for f := range 4 {
+		if f > 0 {
+			if i >= len(s) || s[i] != '.' {
+				return ip, false
+			}
+			i++
+		}
+		if i >= len(s) || s[i]-'0' > 9 {
+			return ip, false
+		}
+		v := uint(s[i] - '0')
+		i++
+		if v != 0 { // a leading 0 is the whole octet: a digit after it fails the '.' test
+			for n := 1; n < 3 && i < len(s) && s[i]-'0' <= 9; n++ {
+				v = v*10 + uint(s[i]-'0')
+				i++
+			}
+			if v > 255 {
+				return ip, false
+			}
+		}
+		ip[f] = byte(v)
+	}
+	return ip, i == len(s)
 }
 
 // ctxKey is the context key type. A lookup with the key returns the *addrCtx

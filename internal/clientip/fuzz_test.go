@@ -1,6 +1,8 @@
 package clientip
 
 import (
+	"fmt"
+	"net"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -195,4 +197,53 @@ func forwardedCandidate(value string, a netip.Addr) bool {
 		}
 	}
 	return false
+}
+
+// referencePeer is Peer without its IPv4 fast paths: the definition the
+// fast paths must agree with.
+func referencePeer(remoteAddr string) netip.Addr {
+	if ap, err := netip.ParseAddrPort(remoteAddr); err == nil {
+		return normalize(ap.Addr())
+	}
+	if host, _, err := net.SplitHostPort(remoteAddr); err == nil {
+		remoteAddr = host
+	}
+	a, err := netip.ParseAddr(remoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return normalize(a)
+}
+
+// FuzzPeer checks Peer's hand-written IPv4 path against the reference, and
+// that PeerIPv4's text is exactly the address's canonical form.
+func FuzzPeer(f *testing.F) {
+	for _, s := range []string{
+		"1.2.3.4:80", "255.255.255.255:65535", "0.0.0.0:1", "01.2.3.4:80", "1.2.3.04:80",
+		"256.1.1.1:80", "1.2.3:80", "1.2.3.4.5:80", "1.2.3.4:", "1.2.3.4:123456", "[::1]:80",
+		"::ffff:1.2.3.4", "[::ffff:1.2.3.4]:80", "1.2.3.4", "a.b.c.d:80", "1..2.3:80", "@", "",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, want := Peer(s), referencePeer(s)
+		if got != want {
+			t.Fatalf("Peer(%q) = %v, reference %v", s, got, want)
+		}
+		if host, ok := PeerIPv4(s); ok {
+			if a := Peer(s); !a.Is4() || a.String() != host {
+				t.Fatalf("PeerIPv4(%q) = %q, Peer = %v", s, host, a)
+			}
+		}
+	})
+}
+
+func TestPeerIPv4AllOctets(t *testing.T) {
+	for v := 0; v < 1000; v++ {
+		for _, s := range []string{fmt.Sprintf("%d.1.2.3:80", v), fmt.Sprintf("1.2.3.%d:80", v), fmt.Sprintf("1.2.3.%03d:80", v)} {
+			if got, want := Peer(s), referencePeer(s); got != want {
+				t.Fatalf("Peer(%q) = %v, reference %v", s, got, want)
+			}
+		}
+	}
 }
