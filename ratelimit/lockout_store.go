@@ -173,9 +173,9 @@ func (s *MemoryStore) Marked(_ context.Context, key string, now time.Time) (bool
 
 // putLockLocked stores e, making room first if the shard's lockout entries
 // are at their bound: an idle entry goes first, else the one whose
-// information ends soonest among a sample. Like the rate-limit map, the lockout map is rebuilt
-// once it has deleted as many entries as it holds, so that churn cannot grow
-// it without bound. sh.mu must be held.
+// information ends soonest among a sample. The lockout map (a Go map, which
+// never shrinks) is rebuilt once it has deleted as many entries as it holds,
+// so that churn cannot grow it without bound. sh.mu must be held.
 func (s *MemoryStore) putLockLocked(sh *memShard, h uint64, e lockEntry, now time.Time) {
 	if _, ok := sh.locks[h]; !ok && len(sh.locks) >= s.perShard {
 		var victim uint64
