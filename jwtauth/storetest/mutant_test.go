@@ -2,67 +2,42 @@ package storetest_test
 
 import (
 	"context"
-	"os"
-	"os/exec"
 	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/senfi-sharif/senfi/internal/mutanttest"
 	"github.com/senfi-sharif/senfi/jwtauth"
 	"github.com/senfi-sharif/senfi/jwtauth/storetest"
 )
-
-// envMutant names the bug TestMutant plants in its store.
-const envMutant = "STORETEST_MUTANT"
 
 // TestSuiteCatchesBugs runs the suite against stores with one planted bug
 // each (in a child process, since the suite must fail there) and checks
 // that the subtests meant to catch the bug fail.
 func TestSuiteCatchesBugs(t *testing.T) {
-	if os.Getenv(envMutant) != "" {
-		t.Skip("child process")
-	}
-	for _, m := range []struct {
-		bug      string
-		caughtBy []string
-	}{
-		{"strict-before", []string{"RevokeSubject"}},
-		{"overwrite-before", []string{"RevokeSubjectNeverMovesBack"}},
-		{"second-precision", []string{"RevokeSubjectSubMicrosecond"}},
-		{"milli-before", []string{"RevokeSubject", "RevokeSubjectSubMicrosecond", "RevokeSubjectConcurrent"}},
-		{"round-micro-before", []string{"RevokeSubjectSubMicrosecond"}},
-		{"milli-usedAt", []string{"Consume", "ConsumeConcurrentSameID"}},
-		{"overwrite-family-expiry", []string{"RevokeFamilyShorterExpiry"}},
-		{"overwrite-used", []string{"ConsumeShorterExpiry"}},
-		{"racy-consume", []string{"ConsumeConcurrentSameID"}},
-		{"caller-usedAt", []string{"Consume"}},
-		{"fold-case", []string{"IDs"}},
-		{"trim-space", []string{"IDs"}},
-		{"one-namespace", []string{"SeparateNamespaces"}},
-	} {
-		t.Run(m.bug, func(t *testing.T) {
-			t.Parallel()
-			cmd := exec.Command(os.Args[0], "-test.run=^TestMutant$", "-test.v", "-test.count=1")
-			cmd.Env = append(os.Environ(), envMutant+"="+m.bug)
-			out, err := cmd.CombinedOutput()
-			if err == nil {
-				t.Fatalf("the suite passed a store with bug %q", m.bug)
-			}
-			for _, name := range m.caughtBy {
-				if want := "--- FAIL: TestMutant/" + name + " "; !strings.Contains(string(out), want) {
-					t.Errorf("bug %q: output lacks %q:\n%s", m.bug, want, out)
-				}
-			}
-		})
-	}
+	mutanttest.Check(t, "TestMutant", []mutanttest.Case{
+		{Bug: "strict-before", CaughtBy: []string{"RevokeSubject"}},
+		{Bug: "overwrite-before", CaughtBy: []string{"RevokeSubjectNeverMovesBack"}},
+		{Bug: "second-precision", CaughtBy: []string{"RevokeSubjectSubMicrosecond"}},
+		{Bug: "milli-before", CaughtBy: []string{"RevokeSubject", "RevokeSubjectSubMicrosecond", "RevokeSubjectConcurrent"}},
+		{Bug: "round-micro-before", CaughtBy: []string{"RevokeSubjectSubMicrosecond"}},
+		{Bug: "milli-usedAt", CaughtBy: []string{"Consume", "ConsumeConcurrentSameID"}},
+		{Bug: "overwrite-family-expiry", CaughtBy: []string{"RevokeFamilyShorterExpiry"}},
+		{Bug: "overwrite-used", CaughtBy: []string{"ConsumeShorterExpiry"}},
+		{Bug: "racy-consume", CaughtBy: []string{"ConsumeConcurrentSameID"}},
+		{Bug: "caller-usedAt", CaughtBy: []string{"Consume"}},
+		{Bug: "fold-case", CaughtBy: []string{"IDs"}},
+		{Bug: "trim-space", CaughtBy: []string{"IDs"}},
+		{Bug: "one-namespace", CaughtBy: []string{"SeparateNamespaces"}},
+	})
 }
 
-// TestMutant runs the suite against a store with the bug named by
-// STORETEST_MUTANT; only TestSuiteCatchesBugs runs it.
+// TestMutant runs the suite against a store with the bug mutanttest
+// plants; only TestSuiteCatchesBugs runs it.
 func TestMutant(t *testing.T) {
-	bug := os.Getenv(envMutant)
+	bug := mutanttest.Bug("TestMutant")
 	if bug == "" {
 		t.Skip("run by TestSuiteCatchesBugs")
 	}

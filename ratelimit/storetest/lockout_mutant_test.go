@@ -2,89 +2,55 @@ package storetest_test
 
 import (
 	"context"
-	"os"
-	"os/exec"
 	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/senfi-sharif/senfi/internal/mutanttest"
 	"github.com/senfi-sharif/senfi/ratelimit"
 	"github.com/senfi-sharif/senfi/ratelimit/storetest"
 )
-
-// envLockMutant names the bug TestLockoutMutant plants in its store.
-const envLockMutant = "STORETEST_LOCKOUT_MUTANT"
 
 // TestLockoutSuiteCatchesBugs runs RunLockout against lockout stores with
 // one planted bug each (in a child process, since the suite must fail
 // there) and checks that the subtests meant to catch the bug fail.
 func TestLockoutSuiteCatchesBugs(t *testing.T) {
-	if os.Getenv(envLockMutant) != "" {
-		t.Skip("child process")
-	}
-	if testing.Short() {
-		t.Skip("starts a child process per planted bug")
-	}
-	for _, m := range []struct {
-		bug      string
-		caughtBy []string
-	}{
-		{"none", nil}, // the correct store passes
-		{"racy", []string{"Concurrent"}},
-		{"extend-lock", []string{"FailDuringLock", "Concurrent"}},
-		{"last-during-lock", []string{"FailDuringLock"}},
-		{"reset-drops-mark", []string{"ResetKeepsMark"}},
-		{"reset-keeps-history", []string{"Reset"}},
-		{"lock-late", []string{"Threshold", "Window", "Doubling", "Concurrent"}},
-		{"no-window", []string{"Window"}},
-		{"window-inclusive", []string{"Window", "RandomSequence"}},
-		{"window-from-first", []string{"Window"}},
-		{"lock-keeps-count", []string{"Threshold", "Window"}},
-		{"no-forget", []string{"Forget", "Doubling"}},
-		{"forget-inclusive", []string{"ForgetExact"}},
-		{"forget-from-lock", []string{"Forget"}},
-		{"no-doubling", []string{"Doubling"}},
-		{"no-cap", []string{"Doubling"}},
-		{"state-clears-ended-lock", []string{"StateChangesNothing"}},
-		{"stale-state", []string{"Forget", "ForgetExact"}},
-		{"epoch-zero", []string{"UnknownKey", "Reset"}},
-		{"milli", []string{"Threshold", "Doubling"}},
-		{"mark-overwrites", []string{"Mark", "ConcurrentMark"}},
-		{"mark-inclusive", []string{"Mark"}},
-		{"mark-resets", []string{"Mark"}},
-		{"fold-case", []string{"AwkwardKeys"}},
-		{"truncate-key", []string{"AwkwardKeys"}},
-		{"cancelled-answers-zero", []string{"CancelledContext"}},
-	} {
-		t.Run(m.bug, func(t *testing.T) {
-			t.Parallel()
-			cmd := exec.Command(os.Args[0], "-test.run=^TestLockoutMutant$", "-test.v", "-test.count=1")
-			cmd.Env = append(os.Environ(), envLockMutant+"="+m.bug)
-			out, err := cmd.CombinedOutput()
-			if m.caughtBy == nil {
-				if err != nil {
-					t.Fatalf("the suite failed the store without a planted bug:\n%s", out)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatalf("the suite passed a store with bug %q", m.bug)
-			}
-			for _, name := range m.caughtBy {
-				if want := "--- FAIL: TestLockoutMutant/" + name + " "; !strings.Contains(string(out), want) {
-					t.Errorf("bug %q: output lacks %q:\n%s", m.bug, want, out)
-				}
-			}
-		})
-	}
+	mutanttest.Check(t, "TestLockoutMutant", []mutanttest.Case{
+		{Bug: "none", CaughtBy: nil}, // the correct store passes
+		{Bug: "racy", CaughtBy: []string{"Concurrent"}},
+		{Bug: "extend-lock", CaughtBy: []string{"FailDuringLock", "Concurrent"}},
+		{Bug: "last-during-lock", CaughtBy: []string{"FailDuringLock"}},
+		{Bug: "reset-drops-mark", CaughtBy: []string{"ResetKeepsMark"}},
+		{Bug: "reset-keeps-history", CaughtBy: []string{"Reset"}},
+		{Bug: "lock-late", CaughtBy: []string{"Threshold", "Window", "Doubling", "Concurrent"}},
+		{Bug: "no-window", CaughtBy: []string{"Window"}},
+		{Bug: "window-inclusive", CaughtBy: []string{"Window", "RandomSequence"}},
+		{Bug: "window-from-first", CaughtBy: []string{"Window"}},
+		{Bug: "lock-keeps-count", CaughtBy: []string{"Threshold", "Window"}},
+		{Bug: "no-forget", CaughtBy: []string{"Forget", "Doubling"}},
+		{Bug: "forget-inclusive", CaughtBy: []string{"ForgetExact"}},
+		{Bug: "forget-from-lock", CaughtBy: []string{"Forget"}},
+		{Bug: "no-doubling", CaughtBy: []string{"Doubling"}},
+		{Bug: "no-cap", CaughtBy: []string{"Doubling"}},
+		{Bug: "state-clears-ended-lock", CaughtBy: []string{"StateChangesNothing"}},
+		{Bug: "stale-state", CaughtBy: []string{"Forget", "ForgetExact"}},
+		{Bug: "epoch-zero", CaughtBy: []string{"UnknownKey", "Reset"}},
+		{Bug: "milli", CaughtBy: []string{"Threshold", "Doubling"}},
+		{Bug: "mark-overwrites", CaughtBy: []string{"Mark", "ConcurrentMark"}},
+		{Bug: "mark-inclusive", CaughtBy: []string{"Mark"}},
+		{Bug: "mark-resets", CaughtBy: []string{"Mark"}},
+		{Bug: "fold-case", CaughtBy: []string{"AwkwardKeys"}},
+		{Bug: "truncate-key", CaughtBy: []string{"AwkwardKeys"}},
+		{Bug: "cancelled-answers-zero", CaughtBy: []string{"CancelledContext"}},
+	})
 }
 
-// TestLockoutMutant runs RunLockout against a store with the bug named by
-// STORETEST_LOCKOUT_MUTANT; only TestLockoutSuiteCatchesBugs runs it.
+// TestLockoutMutant runs RunLockout against a store with the bug mutanttest
+// plants; only TestLockoutSuiteCatchesBugs runs it.
 func TestLockoutMutant(t *testing.T) {
-	bug := os.Getenv(envLockMutant)
+	bug := mutanttest.Bug("TestLockoutMutant")
 	if bug == "" {
 		t.Skip("run by TestLockoutSuiteCatchesBugs")
 	}

@@ -2,72 +2,44 @@ package storetest_test
 
 import (
 	"context"
-	"os"
-	"os/exec"
 	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/senfi-sharif/senfi/internal/mutanttest"
 	"github.com/senfi-sharif/senfi/ratelimit"
 	"github.com/senfi-sharif/senfi/ratelimit/storetest"
 )
-
-// envMutant names the bug TestMutant plants in its store.
-const envMutant = "STORETEST_MUTANT"
 
 // TestSuiteCatchesBugs runs the suite against stores with one planted bug
 // each (in a child process, since the suite must fail there) and checks
 // that the subtests meant to catch the bug fail.
 func TestSuiteCatchesBugs(t *testing.T) {
-	if os.Getenv(envMutant) != "" {
-		t.Skip("child process")
-	}
-	if testing.Short() {
-		t.Skip("starts a child process per planted bug")
-	}
-	for _, m := range []struct {
-		bug      string
-		caughtBy []string
-	}{
-		{"racy", []string{"Concurrent"}},
-		{"micro-now", []string{"Burst", "RetryAfterIsExact", "PartialRefill"}},
-		{"micro-tat", []string{"Burst", "RandomSequence"}},
-		{"limit-as-burst", []string{"FirstTake", "Burst", "Concurrent"}},
-		{"strict-boundary", []string{"RetryAfterIsExact", "PartialRefill"}},
-		{"round-retry-after", []string{"Burst", "RetryAfterIsExact"}},
-		{"fold-case", []string{"AwkwardKeys"}},
-		{"trim-space", []string{"AwkwardKeys"}},
-		{"sanitize-utf8", []string{"AwkwardKeys"}},
-		{"truncate-key", []string{"AwkwardKeys"}},
-		{"split-colon", []string{"AwkwardKeys"}},
-		{"per-policy", []string{"PolicyChange"}},
-		{"backwards-resets", []string{"Backwards"}},
-		{"cancelled-allows", []string{"CancelledContext"}},
-		{"forget-early", []string{"Refill", "SteadyRate"}},
-	} {
-		t.Run(m.bug, func(t *testing.T) {
-			t.Parallel()
-			cmd := exec.Command(os.Args[0], "-test.run=^TestMutant$", "-test.v", "-test.count=1")
-			cmd.Env = append(os.Environ(), envMutant+"="+m.bug)
-			out, err := cmd.CombinedOutput()
-			if err == nil {
-				t.Fatalf("the suite passed a store with bug %q", m.bug)
-			}
-			for _, name := range m.caughtBy {
-				if want := "--- FAIL: TestMutant/" + name + " "; !strings.Contains(string(out), want) {
-					t.Errorf("bug %q: output lacks %q:\n%s", m.bug, want, out)
-				}
-			}
-		})
-	}
+	mutanttest.Check(t, "TestMutant", []mutanttest.Case{
+		{Bug: "racy", CaughtBy: []string{"Concurrent"}},
+		{Bug: "micro-now", CaughtBy: []string{"Burst", "RetryAfterIsExact", "PartialRefill"}},
+		{Bug: "micro-tat", CaughtBy: []string{"Burst", "RandomSequence"}},
+		{Bug: "limit-as-burst", CaughtBy: []string{"FirstTake", "Burst", "Concurrent"}},
+		{Bug: "strict-boundary", CaughtBy: []string{"RetryAfterIsExact", "PartialRefill"}},
+		{Bug: "round-retry-after", CaughtBy: []string{"Burst", "RetryAfterIsExact"}},
+		{Bug: "fold-case", CaughtBy: []string{"AwkwardKeys"}},
+		{Bug: "trim-space", CaughtBy: []string{"AwkwardKeys"}},
+		{Bug: "sanitize-utf8", CaughtBy: []string{"AwkwardKeys"}},
+		{Bug: "truncate-key", CaughtBy: []string{"AwkwardKeys"}},
+		{Bug: "split-colon", CaughtBy: []string{"AwkwardKeys"}},
+		{Bug: "per-policy", CaughtBy: []string{"PolicyChange"}},
+		{Bug: "backwards-resets", CaughtBy: []string{"Backwards"}},
+		{Bug: "cancelled-allows", CaughtBy: []string{"CancelledContext"}},
+		{Bug: "forget-early", CaughtBy: []string{"Refill", "SteadyRate"}},
+	})
 }
 
-// TestMutant runs the suite against a store with the bug named by
-// STORETEST_MUTANT; only TestSuiteCatchesBugs runs it.
+// TestMutant runs the suite against a store with the bug mutanttest
+// plants; only TestSuiteCatchesBugs runs it.
 func TestMutant(t *testing.T) {
-	bug := os.Getenv(envMutant)
+	bug := mutanttest.Bug("TestMutant")
 	if bug == "" {
 		t.Skip("run by TestSuiteCatchesBugs")
 	}
