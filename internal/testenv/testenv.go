@@ -294,3 +294,33 @@ func SQLite(t testing.TB) *sqlx.DB {
 	}
 	return db
 }
+
+// RedisClient returns one more client to the server of [Redis] (for tests of
+// several replicas), closed when the test ends. Call it after Redis, which
+// decides whether the server is reachable.
+func RedisClient(t testing.TB) *redis.Client {
+	t.Helper()
+	opts, err := redis.ParseURL(RedisURL())
+	if err != nil {
+		t.Fatalf("testenv: %s: %v", EnvRedisURL, err)
+	}
+	c := redis.NewClient(opts)
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// RedisRing returns a one-shard Ring client to the server of client, so that
+// a store's Ring (and Cluster-like) code paths run against the real server.
+// It is closed when the test ends.
+func RedisRing(t testing.TB, client *redis.Client) *redis.Ring {
+	t.Helper()
+	opts := client.Options()
+	ring := redis.NewRing(&redis.RingOptions{
+		Addrs:    map[string]string{"shard1": opts.Addr},
+		Username: opts.Username,
+		Password: opts.Password,
+		DB:       opts.DB,
+	})
+	t.Cleanup(func() { ring.Close() })
+	return ring
+}

@@ -27,30 +27,6 @@ func newStore(t testing.TB, client redis.UniversalClient, opts redisstore.Option
 	return s
 }
 
-// newClient returns another client to the server of testenv.Redis.
-func newClient(t testing.TB) *redis.Client {
-	t.Helper()
-	opts, err := redis.ParseURL(testenv.RedisURL())
-	require.NoError(t, err)
-	c := redis.NewClient(opts)
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
-// newRing returns a one-shard Ring client to the server of client.
-func newRing(t testing.TB, client *redis.Client) *redis.Ring {
-	t.Helper()
-	opts := client.Options()
-	ring := redis.NewRing(&redis.RingOptions{
-		Addrs:    map[string]string{"shard1": opts.Addr},
-		Username: opts.Username,
-		Password: opts.Password,
-		DB:       opts.DB,
-	})
-	t.Cleanup(func() { ring.Close() })
-	return ring
-}
-
 func TestConformance(t *testing.T) {
 	client, prefix := testenv.Redis(t)
 	var n atomic.Int64
@@ -63,7 +39,7 @@ func TestConformance(t *testing.T) {
 // pipelined-GET path of Revoked instead of MGET.
 func TestConformanceRing(t *testing.T) {
 	client, prefix := testenv.Redis(t)
-	ring := newRing(t, client)
+	ring := testenv.RedisRing(t, client)
 	var n atomic.Int64
 	storetest.Run(t, func(t *testing.T) jwtauth.Store {
 		return newStore(t, ring, redisstore.Options{Prefix: fmt.Sprintf("%s%d:", prefix, n.Add(1))})
@@ -80,7 +56,7 @@ func TestNewNilClient(t *testing.T) {
 // over both have exactly one winner.
 func TestReplicas(t *testing.T) {
 	c1, prefix := testenv.Redis(t)
-	c2 := newClient(t)
+	c2 := testenv.RedisClient(t)
 	a := newStore(t, c1, redisstore.Options{Prefix: prefix})
 	b := newStore(t, c2, redisstore.Options{Prefix: prefix})
 	ctx := t.Context()
@@ -284,7 +260,7 @@ func (h *countingHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis
 // pipeline on a Ring.
 func TestRoundTrips(t *testing.T) {
 	base, prefix := testenv.Redis(t)
-	client := newClient(t)
+	client := testenv.RedisClient(t)
 	hook := &countingHook{}
 	client.AddHook(hook)
 	s := newStore(t, client, redisstore.Options{Prefix: prefix})
@@ -313,7 +289,7 @@ func TestRoundTrips(t *testing.T) {
 		assert.EqualValues(t, 1, hook.cmds.Load()+hook.pipelines.Load(), "%s: round trips", op.name)
 	}
 
-	ring := newRing(t, base)
+	ring := testenv.RedisRing(t, base)
 	ringHook := &countingHook{}
 	ring.AddHook(ringHook)
 	rs := newStore(t, ring, redisstore.Options{Prefix: prefix})
@@ -346,7 +322,7 @@ func (retryHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Proce
 // twice still reports first == true, and that another call does not.
 func TestConsumeRetried(t *testing.T) {
 	_, prefix := testenv.Redis(t)
-	client := newClient(t)
+	client := testenv.RedisClient(t)
 	client.AddHook(retryHook{})
 	s := newStore(t, client, redisstore.Options{Prefix: prefix})
 	now := time.Now()

@@ -33,14 +33,7 @@ func TestLockoutConformance(t *testing.T) {
 // TestLockoutConformanceRing runs the suite over a one-shard Ring client.
 func TestLockoutConformanceRing(t *testing.T) {
 	client, prefix := testenv.Redis(t)
-	opts := client.Options()
-	ring := redis.NewRing(&redis.RingOptions{
-		Addrs:    map[string]string{"shard1": opts.Addr},
-		Username: opts.Username,
-		Password: opts.Password,
-		DB:       opts.DB,
-	})
-	t.Cleanup(func() { ring.Close() })
+	ring := testenv.RedisRing(t, client)
 	var n atomic.Int64
 	storetest.RunLockout(t, func(t *testing.T) ratelimit.LockoutStore {
 		return newStore(t, ring, redisstore.Options{Prefix: fmt.Sprintf("%s%d:", prefix, n.Add(1))})
@@ -55,7 +48,7 @@ var loginRule = ratelimit.LockoutRule{Threshold: 5, Window: 15 * time.Minute, Ba
 // see each other's marks and resets.
 func TestLockoutReplicas(t *testing.T) {
 	c1, prefix := testenv.Redis(t)
-	c2 := newClient(t)
+	c2 := testenv.RedisClient(t)
 	a := newStore(t, c1, redisstore.Options{Prefix: prefix})
 	b := newStore(t, c2, redisstore.Options{Prefix: prefix})
 	replicas := []*redisstore.Store{a, b}
@@ -134,7 +127,7 @@ func (c *lockClock) Advance(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock();
 // victim, from the address they logged in from before, still gets in.
 func TestLockoutOnRedis(t *testing.T) {
 	c1, prefix := testenv.Redis(t)
-	c2 := newClient(t)
+	c2 := testenv.RedisClient(t)
 	clock := &lockClock{t: time.Now()}
 	var mu sync.Mutex
 	var locks []ratelimit.LockEvent
@@ -487,7 +480,7 @@ func TestLockoutMatchesFailState(t *testing.T) {
 // the server has the scripts.
 func TestLockoutOneRoundTrip(t *testing.T) {
 	_, prefix := testenv.Redis(t)
-	client := newClient(t)
+	client := testenv.RedisClient(t)
 	hook := &countingHook{}
 	client.AddHook(hook)
 	s := newStore(t, client, redisstore.Options{Prefix: prefix})

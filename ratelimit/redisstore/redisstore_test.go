@@ -30,16 +30,6 @@ func newStore(t testing.TB, client redis.UniversalClient, opts redisstore.Option
 	return s
 }
 
-// newClient returns another client to the server of testenv.Redis.
-func newClient(t testing.TB) *redis.Client {
-	t.Helper()
-	opts, err := redis.ParseURL(testenv.RedisURL())
-	require.NoError(t, err)
-	c := redis.NewClient(opts)
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
 func policy(t testing.TB, spec string) ratelimit.Policy {
 	t.Helper()
 	p, err := ratelimit.ParsePolicy(spec)
@@ -59,14 +49,7 @@ func TestConformance(t *testing.T) {
 // sharded deployment would use.
 func TestConformanceRing(t *testing.T) {
 	client, prefix := testenv.Redis(t)
-	opts := client.Options()
-	ring := redis.NewRing(&redis.RingOptions{
-		Addrs:    map[string]string{"shard1": opts.Addr},
-		Username: opts.Username,
-		Password: opts.Password,
-		DB:       opts.DB,
-	})
-	t.Cleanup(func() { ring.Close() })
+	ring := testenv.RedisRing(t, client)
 	var n atomic.Int64
 	storetest.Run(t, func(t *testing.T) ratelimit.Store {
 		return newStore(t, ring, redisstore.Options{Prefix: fmt.Sprintf("%s%d:", prefix, n.Add(1))})
@@ -114,7 +97,7 @@ func TestDefaultPrefix(t *testing.T) {
 // Redis: together they allow the budget once.
 func TestReplicas(t *testing.T) {
 	c1, prefix := testenv.Redis(t)
-	c2 := newClient(t)
+	c2 := testenv.RedisClient(t)
 	a := newStore(t, c1, redisstore.Options{Prefix: prefix})
 	b := newStore(t, c2, redisstore.Options{Prefix: prefix})
 	ctx := t.Context()
@@ -344,7 +327,7 @@ func (h *countingHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis
 // server has the script.
 func TestOneRoundTrip(t *testing.T) {
 	_, prefix := testenv.Redis(t)
-	client := newClient(t)
+	client := testenv.RedisClient(t)
 	hook := &countingHook{}
 	client.AddHook(hook)
 	s := newStore(t, client, redisstore.Options{Prefix: prefix})
