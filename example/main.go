@@ -1,173 +1,388 @@
-// Command example serves the Senfi backend assembled from the senfi kit.
-//
-// This is the foundation release: it serves the API root and health checks
-// behind the secure package's middleware, configured from the environment as
-// the full backend will be. The campaigns, signatures and authentication API
-// arrive with the packages they need.
+// Command example is the Senfi backend — campaigns and signatures for Sharif
+// University's student guild — assembled from the senfi kit. It serves the
+// API of ../shared/spec/senfi-api.md so that the existing Senfi frontend keeps
+// working, and carries the original's management commands.
 //
 // Usage:
 //
-//	go run ./example            # development settings on :8000
-//	SENFI_ENV=production SENFI_ALLOWED_HOSTS=api.example.com go run ./example
+//	go run ./example [command] [flags]
 //
-// Every option of secure.FromEnv is read with the SENFI_ prefix, and the
-// Django variable names of the original deployment are accepted as aliases.
+// Commands:
+//
+//	serve                     serve the API (the default)
+//	migrate                   apply the database migrations and exit
+//	createsuperuser [--email E] [--password P]
+//	                          create a superadmin (prompts for what is missing)
+//	resetuserpass EMAIL [PASSWORD]
+//	                          set a user's password (prompts when PASSWORD is
+//	                          omitted) and end all their sessions
+//	version                   print the version
+//
+// With no environment at all, `go run ./example` serves on :8000 with SQLite
+// (senfi.db in the working directory), development settings, and a secret it
+// generates once and keeps in .senfi-secret; it prints what it did and how to
+// change it. Every setting is an environment variable (SENFI_*, with the
+// Django deployment's names as aliases): see README.md.
+//
+// Exit codes: 0 success, 1 failure, 2 usage error.
 package main
 
 import (
+	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
-	"github.com/justinas/alice"
+	"golang.org/x/term"
 
-	"github.com/senfi-sharif/senfi/internal/problem"
-	"github.com/senfi-sharif/senfi/secure"
+	"github.com/senfi-sharif/senfi/example/internal/app"
+	"github.com/senfi-sharif/senfi/example/internal/config"
+	"github.com/senfi-sharif/senfi/example/internal/data"
+	"github.com/senfi-sharif/senfi/jwtauth/password"
 )
 
-// config is what the example reads from the environment.
-type config struct {
-	production bool
-	addr       string
-	secure     secure.Options
-}
+// usageError is a command-line mistake: exit code 2.
+type usageError struct{ msg string }
 
-// loadConfig reads the configuration. lookup is os.LookupEnv outside tests.
-func loadConfig(lookup func(string) (string, bool)) (config, error) {
-	get := func(k, def string) string {
-		if v, ok := lookup(k); ok && v != "" {
-			return v
-		}
-		return def
-	}
-	cfg := config{addr: get("SENFI_ADDR", ":8000")}
-	switch env := get("SENFI_ENV", "development"); env {
-	case "development":
-	case "production":
-		cfg.production = true
-	default:
-		return cfg, fmt.Errorf("SENFI_ENV: %q must be development or production", env)
-	}
-	base := secure.Options{}
-	if !cfg.production {
-		base = secure.Development()
-		base.CORS.AllowedOrigins = []string{"http://localhost:3000", "http://127.0.0.1:3000"}
-		base.CORS.AllowCredentials = true
-	}
-	base.RequireJSON = true
-	opts, err := secure.FromEnvLookup("SENFI_", base, lookup)
-	if err != nil {
-		return cfg, err
-	}
-	if cfg.production {
-		var errs []error
-		if len(opts.AllowedHosts) == 0 && !opts.AllowAnyHost {
-			errs = append(errs, errors.New("SENFI_ALLOWED_HOSTS must be set in production (comma list of host names)"))
-		}
-		if opts.DisableSSLRedirect && len(opts.TrustedProxies) == 0 {
-			slog.Warn("SSL redirect is off and no trusted proxy is configured: make sure TLS is enforced in front of this server")
-		}
-		if err := errors.Join(errs...); err != nil {
-			return cfg, err
-		}
-	}
-	cfg.secure = opts
-	return cfg, nil
-}
+func (e usageError) Error() string { return e.msg }
 
-// newHandler builds the application: its routes behind the middleware chain,
-// and the ConnContext hook the server should use.
-func newHandler(cfg config) (http.Handler, func(context.Context, net.Conn) context.Context, error) {
-	guard, err := secure.New(cfg.secure)
-	if err != nil {
-		return nil, nil, err
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{
-			"name":    "Senfi API",
-			"version": "1.0.0",
-			"health":  "/health/",
-		})
-	})
-	health := func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = io.WriteString(w, "OK")
-	}
-	mux.HandleFunc("GET /health/", health)
-	mux.HandleFunc("GET /healthz", health)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		problem.Write(w, r, problem.New(http.StatusNotFound, "no API route matches "+r.Method+" "+r.URL.Path))
-	})
-	return alice.New(guard.ClientIP, guard.Handler).Then(mux), guard.ConnContext, nil
-}
+const usage = `usage: example [command] [flags]
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = jsonEncoder(w).Encode(v)
-}
+commands:
+  serve                                  serve the API (default)
+  migrate                                apply database migrations
+  createsuperuser [--email E] [--password P]
+  resetuserpass EMAIL [PASSWORD]
+  version                                print the version
+`
 
 func main() {
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "senfi:", err)
-		os.Exit(1)
+	env := environment{
+		args: os.Args[1:], lookup: os.LookupEnv,
+		stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr,
+	}
+	os.Exit(env.run())
+}
+
+// environment is what a command sees of the process (tests replace it).
+type environment struct {
+	args           []string
+	lookup         func(string) (string, bool)
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	// ready, if set, receives the listening server's address (tests).
+	ready func(addr string)
+	// stop, if set, ends serve instead of a signal (tests).
+	stop <-chan struct{}
+}
+
+func (e environment) run() int {
+	err := e.dispatch()
+	var ue usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintln(e.stderr, "senfi:", err)
+		fmt.Fprint(e.stderr, usage)
+		return 2
+	default:
+		fmt.Fprintln(e.stderr, "senfi:", err)
+		return 1
 	}
 }
 
-func run() error {
-	cfg, err := loadConfig(os.LookupEnv)
+func (e environment) dispatch() error {
+	cmd, args := "serve", e.args
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve", "runserver":
+		return e.serve(args)
+	case "migrate":
+		return e.migrate(args)
+	case "createsuperuser":
+		return e.createSuperuser(args)
+	case "resetuserpass":
+		return e.resetUserPass(args)
+	case "version", "--version":
+		fmt.Fprintln(e.stdout, "senfi", app.Version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(e.stdout, usage)
+		return nil
+	}
+	return usageError{fmt.Sprintf("unknown command %q", cmd)}
+}
+
+func (e environment) config() (config.Config, error) {
+	return config.Load(e.lookup)
+}
+
+func (e environment) logger() *slog.Logger {
+	return slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+func noArgs(name string, args []string) error {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+		return usageError{name + " takes no arguments"}
+	}
+	return nil
+}
+
+func (e environment) serve(args []string) error {
+	if err := noArgs("serve", args); err != nil {
+		return err
+	}
+	cfg, err := e.config()
 	if err != nil {
 		return err
 	}
-	h, connContext, err := newHandler(cfg)
+	ctx := context.Background()
+	a, err := app.New(ctx, cfg, app.Options{Stdout: e.stdout, Logger: e.logger()})
 	if err != nil {
 		return err
 	}
-	mode := "development"
-	if cfg.production {
-		mode = "production"
-	}
-	fmt.Printf("senfi: %s mode, listening on %s\n", mode, cfg.addr)
-	if !cfg.production {
-		fmt.Println("senfi: development settings: plain HTTP, no HSTS, hosts localhost/127.0.0.1/::1, CORS for http://localhost:3000.")
-		fmt.Println("senfi: set SENFI_ENV=production and SENFI_ALLOWED_HOSTS=<your host> for production; see README.md for every variable.")
-	}
+	e.startupNotes(cfg)
 	srv := &http.Server{
-		Addr:              cfg.addr,
-		Handler:           h,
-		ConnContext:       connContext,
+		Addr:              cfg.Addr,
+		Handler:           a.Handler,
+		ConnContext:       a.ConnContext,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ln, err := listen(cfg.Addr)
+	if err != nil {
+		_ = a.Close(ctx)
+		return err
+	}
+	fmt.Fprintf(e.stdout, "senfi: serving on http://%s (Ctrl-C stops)\n", ln.Addr())
+	if e.ready != nil {
+		e.ready(ln.Addr().String())
+	}
+	sigCtx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
+	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
+		_ = a.Close(ctx)
 		return err
-	case <-ctx.Done():
+	case <-sigCtx.Done():
+	case <-e.stop:
 	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	fmt.Fprintln(e.stdout, "senfi: shutting down: finishing in-flight requests")
+	shutdown, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	return srv.Shutdown(shutdown)
+	err = srv.Shutdown(shutdown)
+	return errors.Join(err, a.Close(shutdown))
 }
 
-func jsonEncoder(w io.Writer) *json.Encoder {
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	return enc
+// startupNotes tells what was generated and how to change it.
+func (e environment) startupNotes(cfg config.Config) {
+	out := e.stdout
+	mode := "development"
+	if cfg.Production {
+		mode = "production"
+	}
+	target, _ := data.ParseURL(cfg.DatabaseURL, cfg.DataDir)
+	db := "PostgreSQL"
+	if target.Engine == data.SQLite {
+		db = "SQLite " + target.Path
+	}
+	fmt.Fprintf(out, "senfi %s: %s mode, database %s\n", app.Version, mode, db)
+	if cfg.SecretGenerated {
+		fmt.Fprintf(out, "senfi: generated a development secret and saved it in %s; set SENFI_SECRET_KEY (openssl rand -hex 32) to use your own\n", cfg.SecretFile)
+	} else if cfg.SecretFile != "" {
+		fmt.Fprintf(out, "senfi: using the development secret in %s (set SENFI_SECRET_KEY to replace it)\n", cfg.SecretFile)
+	}
+	if cfg.RedisURL == "" {
+		fmt.Fprintln(out, "senfi: rate limits and lockouts are in this process's memory; set SENFI_REDIS_URL to share them between replicas")
+	}
+	if cfg.SMTP.Host == "" {
+		fmt.Fprintln(out, "senfi: no SMTP server: mails (verification codes) are printed here; set SENFI_SMTP_HOST to send them")
+	}
+	if !cfg.Production {
+		fmt.Fprintln(out, "senfi: development settings: plain HTTP, no HSTS, hosts localhost/127.0.0.1/::1, CORS for http://localhost:3000")
+		fmt.Fprintln(out, "senfi: create an admin with `go run ./example createsuperuser`; for production set SENFI_ENV=production (README.md lists every variable)")
+	}
+}
+
+func (e environment) migrate(args []string) error {
+	if err := noArgs("migrate", args); err != nil {
+		return err
+	}
+	cfg, err := e.config()
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	a, err := app.Open(ctx, cfg, app.Options{Logger: e.logger()})
+	if err != nil {
+		return err
+	}
+	defer a.Close(ctx)
+	v, err := a.DB.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "senfi: database is at schema version %d\n", v)
+	return nil
+}
+
+func (e environment) createSuperuser(args []string) error {
+	fs := flag.NewFlagSet("createsuperuser", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	email := fs.String("email", "", "e-mail address")
+	pw := fs.String("password", "", "password (prompted when omitted)")
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+		return usageError{"createsuperuser takes --email and --password"}
+	}
+	cfg, err := e.config()
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	a, err := app.Open(ctx, cfg, app.Options{Logger: e.logger()})
+	if err != nil {
+		return err
+	}
+	defer a.Close(ctx)
+	in := bufio.NewReader(e.stdin)
+	if *email == "" {
+		if *email, err = e.prompt(in, "Email: ", false); err != nil {
+			return err
+		}
+	}
+	addr := strings.ToLower(strings.TrimSpace(*email))
+	if !strings.Contains(addr, "@") || len(addr) > 254 {
+		return usageError{fmt.Sprintf("%q is not an e-mail address", *email)}
+	}
+	if *pw == "" {
+		if *pw, err = e.newPassword(in); err != nil {
+			return err
+		}
+	}
+	if err := checkPolicy(a.Policy, *pw, addr); err != nil {
+		return err
+	}
+	hash, err := a.Hasher.Hash(ctx, *pw)
+	if err != nil {
+		return err
+	}
+	u, err := a.DB.CreateUser(ctx, data.User{Email: addr, Password: hash, Role: "superadmin"})
+	if errors.Is(err, data.ErrDuplicate) {
+		return fmt.Errorf("an account with the e-mail %s already exists", addr)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "senfi: superadmin %s created (id %d)\n", u.Email, u.ID)
+	return nil
+}
+
+func (e environment) resetUserPass(args []string) error {
+	if len(args) < 1 || len(args) > 2 {
+		return usageError{"resetuserpass takes EMAIL and an optional PASSWORD"}
+	}
+	cfg, err := e.config()
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	a, err := app.Open(ctx, cfg, app.Options{Logger: e.logger()})
+	if err != nil {
+		return err
+	}
+	defer a.Close(ctx)
+	u, err := a.DB.UserByEmail(ctx, strings.ToLower(strings.TrimSpace(args[0])))
+	if errors.Is(err, data.ErrNotFound) {
+		return fmt.Errorf("no user with the e-mail %s", args[0])
+	}
+	if err != nil {
+		return err
+	}
+	var pw string
+	if len(args) == 2 {
+		pw = args[1]
+		fmt.Fprintln(e.stderr, "senfi: warning: a password on the command line can be read from the shell history and the process list; omit it to be prompted")
+	} else if pw, err = e.newPassword(bufio.NewReader(e.stdin)); err != nil {
+		return err
+	}
+	if err := checkPolicy(a.Policy, pw, u.Email); err != nil {
+		return err
+	}
+	hash, err := a.Hasher.Hash(ctx, pw)
+	if err != nil {
+		return err
+	}
+	if err := a.DB.SetPassword(ctx, u.ID, hash); err != nil {
+		return err
+	}
+	if err := a.Auth.RevokeSubject(ctx, strconv.FormatInt(u.ID, 10)); err != nil {
+		return fmt.Errorf("password changed, but the sessions could not be ended: %w", err)
+	}
+	fmt.Fprintf(e.stdout, "senfi: password of %s changed; all their sessions are ended\n", u.Email)
+	return nil
+}
+
+// checkPolicy applies the password policy, listing every violation.
+func checkPolicy(p password.Policy, pw, email string) error {
+	err := p.Validate(pw, password.Attribute{Name: "email", Value: email})
+	var ve *password.ValidationError
+	if errors.As(err, &ve) {
+		msgs := make([]string, len(ve.Violations))
+		for i, v := range ve.Violations {
+			msgs[i] = v.String()
+		}
+		return fmt.Errorf("password refused by the policy: %s", strings.Join(msgs, "; "))
+	}
+	return err
+}
+
+// newPassword asks for a password twice (without echo on a terminal).
+func (e environment) newPassword(in *bufio.Reader) (string, error) {
+	pw, err := e.prompt(in, "Password: ", true)
+	if err != nil {
+		return "", err
+	}
+	again, err := e.prompt(in, "Password (again): ", true)
+	if err != nil {
+		return "", err
+	}
+	if pw != again {
+		return "", errors.New("the two passwords differ")
+	}
+	return pw, nil
+}
+
+// prompt reads one line; secret input is not echoed on a terminal.
+func (e environment) prompt(in *bufio.Reader, label string, secret bool) (string, error) {
+	fmt.Fprint(e.stderr, label)
+	if f, ok := e.stdin.(*os.File); ok && secret && term.IsTerminal(int(f.Fd())) {
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(e.stderr)
+		return string(b), err
+	}
+	line, err := in.ReadString('\n')
+	if err != nil && line == "" {
+		return "", fmt.Errorf("no input for %q: %w", strings.TrimSpace(label), err)
+	}
+	return strings.TrimRight(line, "\r\n"), nil
 }

@@ -11,6 +11,7 @@ package problem
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -122,6 +123,18 @@ func (p Problem) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+type extKey struct{}
+
+// WithExtensions returns a copy of ctx under which every problem written by
+// [Write] for a request carrying it also has the extension members ext
+// (members set in the Problem itself win). An application sets it once, first
+// in its chain, so that the kit's middleware answers in its error shape too —
+// the Senfi example adds "success": false. ext must not be modified after the
+// call.
+func WithExtensions(ctx context.Context, ext map[string]any) context.Context {
+	return context.WithValue(ctx, extKey{}, ext)
+}
+
 // Write sends p as the response: Content-Type application/problem+json,
 // Cache-Control no-store, the status line, and the JSON body. If p.RequestID is
 // empty it is taken from the X-Request-ID response header. Write never fails
@@ -129,6 +142,18 @@ func (p Problem) MarshalJSON() ([]byte, error) {
 // extensions.
 func Write(w http.ResponseWriter, r *http.Request, p Problem) {
 	p = p.normalized()
+	if r != nil {
+		if ext, ok := r.Context().Value(extKey{}).(map[string]any); ok && len(ext) > 0 {
+			merged := make(map[string]any, len(ext)+len(p.Extensions))
+			for k, v := range ext {
+				merged[k] = v
+			}
+			for k, v := range p.Extensions {
+				merged[k] = v
+			}
+			p.Extensions = merged
+		}
+	}
 	h := w.Header()
 	if p.RequestID == "" {
 		p.RequestID = h.Get(HeaderRequestID)

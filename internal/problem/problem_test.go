@@ -326,3 +326,23 @@ func TestMarshalJSONPointerAndValueAgree(t *testing.T) {
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"problem":`+string(byValue)+`}`, string(nested))
 }
+
+func TestWithExtensions(t *testing.T) {
+	r := httptest.NewRequest("GET", "/", nil)
+	r = r.WithContext(problem.WithExtensions(r.Context(), map[string]any{"success": false, "lang": "fa"}))
+	w := httptest.NewRecorder()
+	problem.Write(w, r, problem.Problem{Status: 403, Detail: "no", Extensions: map[string]any{"lang": "en"}})
+	var got map[string]any
+	if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got["success"] != false {
+		t.Errorf("success = %v, want false from the context", got["success"])
+	}
+	if got["lang"] != "en" {
+		t.Errorf("lang = %v, want the Problem's own member to win", got["lang"])
+	}
+	if got["status"] != float64(403) {
+		t.Errorf("status = %v", got["status"])
+	}
+}

@@ -1,0 +1,528 @@
+// Package app assembles the Senfi backend from the kit: it opens the database
+// and, when configured, Redis; builds the token authenticator, password
+// hasher, rate limiters, login lockout and mail queue; and puts the API behind
+// the middleware chain in the order DESIGN.md gives:
+//
+//	client IP → perf → audit (recover, request log) → secure headers/CORS/hosts
+//	→ ratelimit → jwtauth → routes
+//
+// The ratelimit layer in the chain is one generous per-address limit on
+// everything (GLOBAL); the contract's per-route limits (LOGIN, SIGN, ...) sit
+// on their routes, after authentication, because some are keyed by user.
+//
+// Without SENFI_REDIS_URL, rate limits and lockouts live in this process's
+// memory and token revocation in the database (so it survives restarts and
+// is shared by replicas on one PostgreSQL). With it, all three live in Redis,
+// shared by every replica.
+package app
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/justinas/alice"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/senfi-sharif/senfi/example/internal/api"
+	"github.com/senfi-sharif/senfi/example/internal/config"
+	"github.com/senfi-sharif/senfi/example/internal/data"
+	"github.com/senfi-sharif/senfi/example/internal/mail"
+	"github.com/senfi-sharif/senfi/internal/problem"
+	"github.com/senfi-sharif/senfi/jwtauth"
+	"github.com/senfi-sharif/senfi/jwtauth/password"
+	jwtredis "github.com/senfi-sharif/senfi/jwtauth/redisstore"
+	"github.com/senfi-sharif/senfi/jwtauth/sqlstore"
+	"github.com/senfi-sharif/senfi/ratelimit"
+	rlredis "github.com/senfi-sharif/senfi/ratelimit/redisstore"
+	"github.com/senfi-sharif/senfi/secure"
+)
+
+// Version is the application version reported by `version` and the API root.
+var Version = "1.0.0"
+
+// Options are start-up choices that do not come from the environment.
+type Options struct {
+	// Stdout receives development mails and start-up notes. Zero value:
+	// os.Stdout.
+	Stdout io.Writer
+	// Logger receives operational logs. Zero value: slog.Default().
+	Logger *slog.Logger
+	// SMTPTLS, when set, is the TLS configuration for the SMTP server (tests
+	// use it to trust their server's self-signed certificate).
+	SMTPTLS *tls.Config
+	// Event, when set, receives every security event besides the log
+	// (tests).
+	Event api.EventFunc
+	// Now is the clock. Zero value: time.Now.
+	Now func() time.Time
+}
+
+// App is one running instance of the backend.
+type App struct {
+	// Config is the configuration it was built from.
+	Config config.Config
+	// DB is the application database.
+	DB *data.DB
+	// Auth issues and verifies tokens.
+	Auth *jwtauth.Authenticator
+	// Hasher hashes passwords (the CLI uses it too).
+	Hasher *password.Hasher
+	// Policy is the password policy.
+	Policy password.Policy
+	// API holds the routes.
+	API *api.Server
+	// Handler is the API behind the whole middleware chain.
+	Handler http.Handler
+	// ConnContext must be the server's ConnContext (client IP fast path).
+	ConnContext func(context.Context, net.Conn) context.Context
+
+	redis   *redis.Client
+	queue   *mail.Queue
+	log     *slog.Logger
+	closers []func(context.Context) error
+}
+
+// Open connects to the database (and Redis) and applies the migrations; it
+// builds no HTTP handler. The CLI's maintenance commands use it; New calls
+// it.
+func Open(ctx context.Context, cfg config.Config, o Options) (*App, error) {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	a := &App{Config: cfg, log: o.Logger}
+	target, err := data.ParseURL(cfg.DatabaseURL, cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("SENFI_DATABASE_URL: %w", err)
+	}
+	db, err := data.Open(ctx, target)
+	if err != nil {
+		return nil, err
+	}
+	if o.Now != nil {
+		db.SetClock(o.Now)
+	}
+	a.DB = db
+	a.closers = append(a.closers, func(context.Context) error { return db.Close() })
+	if _, err := db.Migrate(ctx); err != nil {
+		_ = a.Close(ctx)
+		return nil, err
+	}
+	if cfg.RedisURL != "" {
+		ro, err := redis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			_ = a.Close(ctx)
+			return nil, fmt.Errorf("SENFI_REDIS_URL: %w", err)
+		}
+		ro.ContextTimeoutEnabled = true
+		a.redis = redis.NewClient(ro)
+		a.closers = append(a.closers, func(context.Context) error { return a.redis.Close() })
+		if err := a.redis.Ping(ctx).Err(); err != nil {
+			_ = a.Close(ctx)
+			return nil, fmt.Errorf("SENFI_REDIS_URL: cannot reach Redis: %w", err)
+		}
+	}
+	if err := a.buildAuth(o); err != nil {
+		_ = a.Close(ctx)
+		return nil, err
+	}
+	return a, nil
+}
+
+// derive makes an independent key for one purpose from the secret.
+func derive(secret []byte, purpose string) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte("senfi/" + purpose))
+	return m.Sum(nil)
+}
+
+func (a *App) buildAuth(o Options) error {
+	cfg := a.Config
+	var store jwtauth.Store
+	if a.redis != nil {
+		s, err := jwtredis.New(a.redis, jwtredis.Options{Prefix: cfg.RedisPrefix + "jwtauth:"})
+		if err != nil {
+			return err
+		}
+		store = s
+	} else {
+		s, err := sqlstore.New(a.DB.X(), sqlstore.Options{})
+		if err != nil {
+			return err
+		}
+		if err := s.Migrate(context.Background()); err != nil {
+			return fmt.Errorf("migrate the token tables: %w", err)
+		}
+		stop := make(chan struct{})
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() { s.RunSweeper(ctx, 10*time.Minute); close(stop) }()
+		a.closers = append(a.closers, func(context.Context) error { cancel(); <-stop; return nil })
+		store = s
+	}
+	auth, err := jwtauth.New(jwtauth.Options{
+		Keys:       []jwtauth.Key{{ID: "senfi-1", Algorithm: jwtauth.HS256, Secret: derive(cfg.Secret, "jwt")}},
+		Issuer:     "senfi",
+		Audience:   "senfi-api",
+		AccessTTL:  cfg.AccessTTL,
+		RefreshTTL: cfg.RefreshTTL,
+		// The frontend may fire two refreshes at once from two tabs.
+		ReuseGrace:   0,
+		Store:        store,
+		ErrorHandler: api.ForbiddenHandler("api"),
+		OnStoreError: func(ctx context.Context, err error) {
+			a.log.ErrorContext(ctx, "jwtauth store failure", "err", err)
+		},
+		Now: o.Now,
+	})
+	if err != nil {
+		return err
+	}
+	a.Auth = auth
+	a.Policy = password.NIST()
+	if cfg.PasswordPolicy == "legacy" {
+		a.Policy = password.SenfiLegacy()
+	}
+	a.Hasher, err = password.New(password.Options{})
+	return err
+}
+
+// userKey is the rate-limit key of authenticated routes.
+func userKey(r *http.Request) (string, bool) {
+	c, ok := jwtauth.FromContext(r.Context())
+	if !ok {
+		return "", false
+	}
+	return c.Subject, true
+}
+
+// failClosed are the limits that refuse (503) rather than let requests
+// through when their store is down: the ones guarding credentials and mail.
+var failClosed = map[string]bool{
+	"LOGIN": true, "REGISTER": true, "SEND_CODE": true, "SEND_CODE_EMAIL": true,
+	"VERIFY_CODE": true, "PASSWORD_RESET": true, "CHANGE_PASSWORD": true,
+}
+
+// userLimits are keyed by the authenticated user.
+var userLimits = map[string]bool{"SUBMIT": true, "SIGN": true, "CHANGE_PASSWORD": true}
+
+// New builds the whole application.
+func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
+	if o.Stdout == nil {
+		o.Stdout = os.Stdout
+	}
+	a, err := Open(ctx, cfg, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.build(o); err != nil {
+		_ = a.Close(ctx)
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *App) build(o Options) error {
+	cfg := a.Config
+	event := a.eventFunc(o.Event)
+
+	// Rate limits and lockout share one store.
+	var rlStore ratelimit.Store
+	var lockStore ratelimit.LockoutStore
+	if a.redis != nil {
+		s, err := rlredis.New(a.redis, rlredis.Options{Prefix: cfg.RedisPrefix + "ratelimit:"})
+		if err != nil {
+			return err
+		}
+		rlStore, lockStore = s, s
+	} else {
+		s := ratelimit.NewMemoryStore(ratelimit.MemoryStoreOptions{})
+		rlStore, lockStore = s, s
+	}
+	limits := make(map[string]*ratelimit.Limiter, len(cfg.Rates))
+	for name, p := range cfg.Rates {
+		key := ratelimit.KeyByIP()
+		switch {
+		case name == "SEND_CODE_EMAIL":
+			key = api.EmailKey
+		case userLimits[name]:
+			key = ratelimit.KeyByUser(userKey)
+		}
+		l, err := ratelimit.New(ratelimit.Options{
+			Name:     "senfi_" + toLower(name),
+			Policy:   p,
+			Key:      key,
+			Store:    rlStore,
+			FailOpen: !failClosed[name],
+			OnLimited: func(r *http.Request, d ratelimit.Decision) {
+				event(r, api.EvRateLimitBlocked, "failure", slog.String("limit", name))
+			},
+			OnStoreError: func(r *http.Request, err error) {
+				a.log.ErrorContext(r.Context(), "rate limit store failure", "limit", name, "err", err)
+			},
+			Now: o.Now,
+		})
+		if err != nil {
+			return fmt.Errorf("SENFI_RATE_%s: %w", name, err)
+		}
+		limits[name] = l
+	}
+	lockout, err := ratelimit.NewLockout(ratelimit.LockoutOptions{
+		Store: lockStore,
+		OnLock: func(ctx context.Context, e ratelimit.LockEvent) {
+			event(requestFromContext(ctx), api.EvLoginLock, "failure", slog.String("scope", e.Scope), slog.Time("until", e.Until), slog.Int("locks", e.Locks))
+		},
+		Now: o.Now,
+	})
+	if err != nil {
+		return err
+	}
+
+	// Mail: SMTP when configured, stdout otherwise; always through a queue
+	// so that no request waits on the mail server.
+	var sender mail.Sender
+	var check func(context.Context) error
+	if cfg.SMTP.Host != "" {
+		s, err := mail.NewSMTP(mail.SMTPConfig{
+			Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, Username: cfg.SMTP.Username, Password: cfg.SMTP.Password,
+			From: cfg.SMTP.From, TLS: cfg.SMTP.TLS, TLSConfig: o.SMTPTLS,
+		})
+		if err != nil {
+			return err
+		}
+		sender, check = s, s.Check
+	} else {
+		w, err := mail.NewWriter(o.Stdout)
+		if err != nil {
+			return err
+		}
+		sender = w
+	}
+	queue, err := mail.NewQueue(sender, mail.QueueOptions{Retries: 3, Logger: a.log})
+	if err != nil {
+		return err
+	}
+	a.queue = queue
+	a.closers = append(a.closers, queue.Close)
+
+	srv, err := api.New(api.Options{
+		DB: a.DB, Auth: a.Auth, Hasher: a.Hasher, Policy: a.Policy, Lockout: lockout, Limits: limits,
+		Mailer: queue, CheckMail: check, DescribeMailError: mail.Describe,
+		EmailDomains: cfg.EmailDomains, CodeKey: derive(cfg.Secret, "verification-codes"),
+		Event: event, Logger: a.log, Now: o.Now,
+	})
+	if err != nil {
+		return err
+	}
+	a.API = srv
+	a.routes(srv.Mux())
+
+	guard, err := secure.New(cfg.Secure)
+	if err != nil {
+		return err
+	}
+	global, err := ratelimit.New(ratelimit.Options{
+		Name: "senfi_global", Policy: mustPolicy("3000/m"), Store: rlStore, FailOpen: true, Now: o.Now,
+		OnLimited: func(r *http.Request, d ratelimit.Decision) {
+			event(r, api.EvRateLimitBlocked, "failure", slog.String("limit", "GLOBAL"))
+		},
+	})
+	if err != nil {
+		return err
+	}
+	a.Handler = alice.New(
+		guard.ClientIP,
+		withProblemShape,
+		withRequest,
+		guard.Handler,
+		global.Handler,
+		a.Auth.Authenticate,
+	).Then(methodAware(srv.Mux()))
+	a.ConnContext = guard.ConnContext
+	return nil
+}
+
+func mustPolicy(s string) ratelimit.Policy {
+	p, err := ratelimit.ParsePolicy(s)
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
+
+func toLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+// problemShape is the extension every problem body of the app carries: the
+// DRF-era frontend reads "success".
+var problemShape = map[string]any{"success": false}
+
+// withProblemShape makes every layer's problem responses carry
+// "success": false.
+func withProblemShape(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(problem.WithExtensions(r.Context(), problemShape)))
+	})
+}
+
+type reqKey struct{}
+
+// withRequest keeps the request reachable from its context, for callbacks
+// that receive only a context (the lockout's OnLock).
+func withRequest(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r2 := r.WithContext(context.WithValue(r.Context(), reqKey{}, r))
+		next.ServeHTTP(w, r2)
+	})
+}
+
+func requestFromContext(ctx context.Context) *http.Request {
+	if r, ok := ctx.Value(reqKey{}).(*http.Request); ok {
+		return r.WithContext(ctx)
+	}
+	r, _ := http.NewRequestWithContext(ctx, http.MethodGet, "/", nil)
+	return r
+}
+
+// eventFunc is where security events go: the log (and o.Event in tests).
+func (a *App) eventFunc(extra api.EventFunc) api.EventFunc {
+	return func(r *http.Request, name, outcome string, attrs ...slog.Attr) {
+		all := append([]slog.Attr{slog.String("event", name), slog.String("outcome", outcome)}, attrs...)
+		if c, ok := jwtauth.FromContext(r.Context()); ok {
+			all = append(all, slog.String("user_id", c.Subject))
+		}
+		all = append(all, slog.String("client_ip", clientIPString(r)))
+		a.log.LogAttrs(r.Context(), slog.LevelInfo, "security event", all...)
+		if extra != nil {
+			extra(r, name, outcome, attrs...)
+		}
+	}
+}
+
+func clientIPString(r *http.Request) string {
+	if ip, ok := secure.ClientIPFromContext(r.Context()); ok {
+		return ip.String()
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return ""
+	}
+	return host
+}
+
+// routes adds the project routes of the contract §5 to the API mux.
+func (a *App) routes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{
+			"message": "Senfi API", "version": Version,
+			"endpoints": map[string]string{"api": "/api/", "health": "/health/", "docs": "/api/docs/", "schema": "/api/schema/"},
+		})
+	})
+	ok := func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = io.WriteString(w, "OK")
+	}
+	mux.HandleFunc("GET /health/", ok)
+	mux.HandleFunc("GET /health", ok)
+	mux.HandleFunc("GET /healthz", ok)
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := a.Ready(ctx); err != nil {
+			a.log.WarnContext(r.Context(), "not ready", "err", err)
+			w.Header().Set("Retry-After", "5")
+			problem.Write(w, r, problem.New(http.StatusServiceUnavailable, "not ready: "+readyDetail(err)))
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"status": "ready"})
+	})
+}
+
+type readyErr struct{ what string }
+
+func (e readyErr) Error() string { return e.what + " unreachable" }
+
+func readyDetail(err error) string {
+	var re readyErr
+	if errors.As(err, &re) {
+		return re.Error()
+	}
+	return "dependency unreachable"
+}
+
+// Ready reports whether the database (and Redis) answer.
+func (a *App) Ready(ctx context.Context) error {
+	if err := a.DB.Ping(ctx); err != nil {
+		return errors.Join(readyErr{"database"}, err)
+	}
+	if a.redis != nil {
+		if err := a.redis.Ping(ctx).Err(); err != nil {
+			return errors.Join(readyErr{"redis"}, err)
+		}
+	}
+	return nil
+}
+
+// Close stops the mail queue (delivering what is queued) and closes the
+// stores, in reverse order of opening.
+func (a *App) Close(ctx context.Context) error {
+	var errs []error
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		errs = append(errs, a.closers[i](ctx))
+	}
+	a.closers = nil
+	return errors.Join(errs...)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = jsonEncode(w, v)
+}
+
+// methodAware answers unmatched requests: 405 with Allow when the path
+// exists for other methods, 404 otherwise; both problem+json.
+func methodAware(mux *http.ServeMux) http.Handler {
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		var allow []string
+		for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			if _, pattern := mux.Handler(probe); pattern != "/" && pattern != "" {
+				allow = append(allow, m)
+			}
+		}
+		if len(allow) > 0 {
+			w.Header().Set("Allow", joinComma(allow))
+			problem.Write(w, r, problem.New(http.StatusMethodNotAllowed, "method "+r.Method+" is not allowed here; allowed: "+joinComma(allow)))
+			return
+		}
+		problem.Write(w, r, problem.New(http.StatusNotFound, "no API route matches "+r.Method+" "+r.URL.Path))
+	})
+	return mux
+}
+
+func joinComma(v []string) string { return strings.Join(v, ", ") }
+
+func jsonEncode(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
