@@ -559,5 +559,3 @@ func (s *Server) checkSignature(w http.ResponseWriter, r *http.Request) {
 		"id": sg.ID, "signed_at": timeJSON(sg.SignedAt()), "is_anonymous": sg.IsAnonymous,
 	}})
 }
-
-
