@@ -1,0 +1,140 @@
+package config_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/senfi-sharif/senfi/example/internal/config"
+)
+
+func lookup(env map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+}
+
+const goodSecret = "0123456789abcdef0123456789abcdef0123456789abcdef"
+
+func prod(extra map[string]string) map[string]string {
+	env := map[string]string{
+		"SENFI_ENV":                  "production",
+		"SENFI_SECRET_KEY":           goodSecret,
+		"SENFI_ALLOWED_HOSTS":        "api.senfi.ir",
+		"SENFI_CORS_ALLOWED_ORIGINS": "https://senfi.sharif.ir",
+		"SENFI_SMTP_HOST":            "mail.senfi-sharif.ir",
+		"SENFI_SMTP_FROM":            "admin@senfi-sharif.ir",
+	}
+	for k, v := range extra {
+		if v == "" {
+			delete(env, k)
+			continue
+		}
+		env[k] = v
+	}
+	return env
+}
+
+func TestDevelopmentDefaults(t *testing.T) {
+	dir := t.TempDir()
+	c, err := config.Load(lookup(map[string]string{"SENFI_DATA_DIR": dir}))
+	require.NoError(t, err)
+	assert.False(t, c.Production)
+	assert.Equal(t, ":8000", c.Addr)
+	assert.Equal(t, "sqlite://senfi.db", c.DatabaseURL)
+	assert.Equal(t, []string{"sharif.edu"}, c.EmailDomains)
+	assert.Equal(t, 60*time.Minute, c.AccessTTL)
+	assert.Equal(t, 168*time.Hour, c.RefreshTTL)
+	assert.True(t, c.SecretGenerated)
+	assert.GreaterOrEqual(t, len(c.Secret), 32)
+	assert.Equal(t, filepath.Join(dir, "backups"), c.BackupDir)
+	assert.Equal(t, filepath.Join(dir, "logs", "security.log"), c.AuditLog)
+	assert.Equal(t, 5, c.Rates["LOGIN"].Limit)
+	info, err := os.Stat(c.SecretFile)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+
+	// The next start reuses the secret (tokens survive a restart).
+	c2, err := config.Load(lookup(map[string]string{"SENFI_DATA_DIR": dir}))
+	require.NoError(t, err)
+	assert.False(t, c2.SecretGenerated)
+	assert.Equal(t, c.Secret, c2.Secret)
+}
+
+func TestAliases(t *testing.T) {
+	c, err := config.Load(lookup(map[string]string{
+		"SENFI_DATA_DIR":         t.TempDir(),
+		"DJANGO_SECRET_KEY":      goodSecret,
+		"EMAIL_SERVER":           "mail.example.org",
+		"EMAIL_PORT":             "2525",
+		"EMAIL_USER":             "admin@example.org",
+		"EMAIL_PASS":             "pw",
+		"EMAIL_USE_SSL":          "True",
+		"DJANGO_X_FRAME_OPTIONS": "SAMEORIGIN",
+	}))
+	require.NoError(t, err)
+	assert.Equal(t, goodSecret, string(c.Secret))
+	assert.Equal(t, config.SMTP{Host: "mail.example.org", Port: 2525, Username: "admin@example.org", Password: "pw", From: "admin@example.org", TLS: "tls"}, c.SMTP)
+	assert.Equal(t, "SAMEORIGIN", c.Secure.FrameOptions)
+
+	// A SENFI_ name wins over its alias.
+	c, err = config.Load(lookup(map[string]string{
+		"SENFI_DATA_DIR": t.TempDir(), "DJANGO_SECRET_KEY": goodSecret, "SENFI_SECRET_KEY": goodSecret + "-senfi",
+	}))
+	require.NoError(t, err)
+	assert.Equal(t, goodSecret+"-senfi", string(c.Secret))
+}
+
+func TestProductionAccepted(t *testing.T) {
+	c, err := config.Load(lookup(prod(nil)))
+	require.NoError(t, err)
+	assert.True(t, c.Production)
+	assert.Equal(t, "starttls", c.SMTP.TLS)
+	assert.Equal(t, 587, c.SMTP.Port)
+	assert.False(t, c.Secure.DisableSSLRedirect)
+}
+
+func TestRefusals(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"bad env", map[string]string{"SENFI_ENV": "staging"}, "SENFI_ENV"},
+		{"no secret", prod(map[string]string{"SENFI_SECRET_KEY": ""}), "SENFI_SECRET_KEY"},
+		{"short secret", prod(map[string]string{"SENFI_SECRET_KEY": "short"}), "SENFI_SECRET_KEY"},
+		{"short alias", prod(map[string]string{"SENFI_SECRET_KEY": "", "DJANGO_SECRET_KEY": "your-secure-secret-key"}), "DJANGO_SECRET_KEY"},
+		{"placeholder", prod(map[string]string{"SENFI_SECRET_KEY": "django-insecure-0123456789abcdef0123456789"}), "placeholder"},
+		{"debug", prod(map[string]string{"DJANGO_DEBUG": "True"}), "DJANGO_DEBUG"},
+		{"no hosts", prod(map[string]string{"SENFI_ALLOWED_HOSTS": ""}), "SENFI_ALLOWED_HOSTS"},
+		{"no origins", prod(map[string]string{"SENFI_CORS_ALLOWED_ORIGINS": ""}), "SENFI_CORS_ALLOWED_ORIGINS"},
+		{"no smtp", prod(map[string]string{"SENFI_SMTP_HOST": ""}), "SENFI_SMTP_HOST"},
+		{"clear smtp", prod(map[string]string{"SENFI_SMTP_TLS": "none"}), "SENFI_SMTP_TLS"},
+		{"bad smtp tls", map[string]string{"SENFI_SMTP_TLS": "ssl3"}, "SENFI_SMTP_TLS"},
+		{"bad port", map[string]string{"SENFI_SMTP_PORT": "http"}, "SENFI_SMTP_PORT"},
+		{"bad from", map[string]string{"SENFI_SMTP_HOST": "m.example.org", "SENFI_SMTP_FROM": "not an address"}, "SENFI_SMTP_FROM"},
+		{"bad rate", map[string]string{"SENFI_RATE_LOGIN": "five a minute"}, "SENFI_RATE_LOGIN"},
+		{"zero rate", map[string]string{"SENFI_RATE_SIGN": "0/m"}, "SENFI_RATE_SIGN"},
+		{"bad ttl", map[string]string{"SENFI_ACCESS_TTL": "forever"}, "SENFI_ACCESS_TTL"},
+		{"tiny ttl", map[string]string{"SENFI_ACCESS_TTL": "1s"}, "SENFI_ACCESS_TTL"},
+		{"refresh under access", map[string]string{"SENFI_REFRESH_TTL": "10m"}, "SENFI_REFRESH_TTL"},
+		{"bad addr", map[string]string{"SENFI_ADDR": "8000"}, "SENFI_ADDR"},
+		{"bad domain", map[string]string{"SENFI_EMAIL_DOMAINS": "@sharif"}, "SENFI_EMAIL_DOMAINS"},
+		{"bad policy", map[string]string{"SENFI_PASSWORD_POLICY": "strong"}, "SENFI_PASSWORD_POLICY"},
+		{"bad secure variable", map[string]string{"SENFI_HSTS_SECONDS": "a year"}, "SENFI_HSTS_SECONDS"},
+		{"bad metrics addr", map[string]string{"SENFI_METRICS_ADDR": "everywhere"}, "SENFI_METRICS_ADDR"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := map[string]string{"SENFI_DATA_DIR": t.TempDir()}
+			for k, v := range tt.env {
+				env[k] = v
+			}
+			_, err := config.Load(lookup(env))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.want)
+		})
+	}
+}
