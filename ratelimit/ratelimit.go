@@ -44,7 +44,10 @@ type Options struct {
 	// *LimitError (429) or wraps ErrStoreUnavailable (503). Zero value:
 	// WriteError.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
-	// Now is the clock. Zero value: time.Now.
+	// Now is the clock. Zero value: time.Now for Redis-backed stores; for a
+	// MemoryStore, the process's monotonic clock anchored to the Unix time
+	// at start (one clock read instead of two, and immune to steps of the
+	// wall clock).
 	Now func() time.Time
 }
 
@@ -59,6 +62,7 @@ type Limiter struct {
 	opts    Options
 	mem     *MemoryStore // Store, when it is a MemoryStore: the allocation-free path
 	byIP    bool         // Key is KeyByIP(): the key is built in place
+	mono    bool         // Options.Now was nil: MemoryStore decisions use memNow's monotonic clock
 	policy  []string     // precomputed RateLimit-Policy value
 	limit   []string     // precomputed X-RateLimit-Limit value
 	values  intern       // RateLimit values by (remaining, reset)
@@ -92,10 +96,11 @@ func New(opts Options) (*Limiter, error) {
 	if opts.StoreTimeout == 0 {
 		opts.StoreTimeout = DefaultStoreTimeout
 	}
-	if opts.Now == nil {
+	mono := opts.Now == nil
+	if mono {
 		opts.Now = time.Now
 	}
-	l := &Limiter{opts: opts, onError: opts.ErrorHandler}
+	l := &Limiter{opts: opts, onError: opts.ErrorHandler, mono: mono}
 	if l.onError == nil {
 		l.onError = WriteError
 	}
@@ -161,7 +166,7 @@ func (l *Limiter) Allow(r *http.Request) (Decision, error) {
 		var buf [128]byte
 		key := append(append(buf[:0], l.opts.Name...), ':')
 		key = appendClientIP(key, r)
-		return l.mem.takeBytes(key, l.opts.Policy, l.opts.Now().UnixNano()), nil
+		return l.mem.takeBytes(key, l.opts.Policy, l.memNow()), nil
 	}
 	bp := l.bufs.Get().(*[]byte)
 	defer l.bufs.Put(bp)
@@ -175,10 +180,10 @@ func (l *Limiter) Allow(r *http.Request) (Decision, error) {
 		}
 		return Decision{}, l.storeFailed(r, fmt.Errorf("key: %w", err))
 	}
-	now := l.opts.Now()
 	if l.mem != nil {
-		return l.mem.takeBytes(key, l.opts.Policy, now.UnixNano()), nil
+		return l.mem.takeBytes(key, l.opts.Policy, l.memNow()), nil
 	}
+	now := l.opts.Now()
 	ctx, cancel := context.WithTimeout(r.Context(), l.opts.StoreTimeout)
 	defer cancel()
 	d, err := l.opts.Store.Take(ctx, string(key), l.opts.Policy, now)
@@ -186,6 +191,25 @@ func (l *Limiter) Allow(r *http.Request) (Decision, error) {
 		return Decision{}, l.storeFailed(r, err)
 	}
 	return d, nil
+}
+
+// epoch anchors the default clock of MemoryStore decisions: Unix time at
+// start plus the monotonic time elapsed since. Reading it costs one
+// monotonic clock read instead of time.Now's wall and monotonic reads, and
+// a step of the wall clock (NTP, an operator) neither refills nor empties
+// budgets. A MemoryStore is private to the process, so its decisions need no
+// agreement with other machines' clocks; Redis-backed stores get time.Now.
+var (
+	epoch         = time.Now()
+	epochUnixNano = epoch.UnixNano()
+)
+
+// memNow is the time of a MemoryStore decision, in Unix nanoseconds.
+func (l *Limiter) memNow() int64 {
+	if l.mono {
+		return epochUnixNano + int64(time.Since(epoch))
+	}
+	return l.opts.Now().UnixNano()
 }
 
 func (l *Limiter) storeFailed(r *http.Request, err error) error {
