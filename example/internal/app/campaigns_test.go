@@ -223,6 +223,19 @@ func TestRoutesAndHeaders(t *testing.T) {
 	r = s.expect(200, "GET", "/readyz", "", nil)
 	assert.Equal(t, "ready", r.str("status"))
 
+	// CORS preflight from the frontend's development origin.
+	r = s.callWith("OPTIONS", "/api/auth/login", "", nil, map[string]string{
+		"Origin": "http://localhost:3000", "Access-Control-Request-Method": "POST",
+		"Access-Control-Request-Headers": "authorization,content-type",
+	})
+	assert.Equal(t, 204, r.Status)
+	assert.Equal(t, "http://localhost:3000", r.Header.Get("Access-Control-Allow-Origin"))
+	assert.Equal(t, "true", r.Header.Get("Access-Control-Allow-Credentials"))
+	r = s.callWith("OPTIONS", "/api/auth/login", "", nil, map[string]string{
+		"Origin": "https://evil.example", "Access-Control-Request-Method": "POST",
+	})
+	assert.Empty(t, r.Header.Get("Access-Control-Allow-Origin"))
+
 	// The empty-body rule: logout needs no Content-Type.
 	tok := s.admin("a@sharif.edu", "head")
 	s.expect(200, "POST", "/api/auth/logout/", tok, nil)
