@@ -184,19 +184,32 @@ func (s *Server) Handle(pattern string, h http.Handler) {
 	}
 }
 
+// requireAuth admits authenticated requests only (401 otherwise).
+func (s *Server) requireAuth(h http.Handler) http.Handler { return s.o.Auth.Require(h) }
+
+// requireRole admits authenticated requests whose role is one of roles (403
+// "دسترسی ندارید." otherwise).
+func (s *Server) requireRole(roles ...string) func(http.Handler) http.Handler {
+	mw := s.o.Auth.RequireRole(roles...)
+	return func(h http.Handler) http.Handler { return s.o.Auth.Require(mw(h)) }
+}
+
+// limited wraps h in the limiter of that contract name, if configured.
+func (s *Server) limited(name string, h http.HandlerFunc) http.Handler {
+	if l := s.o.Limits[name]; l != nil {
+		return l.Handler(h)
+	}
+	return h
+}
+
+// userLimited is limited after authentication (per-user limits need the
+// user).
+func (s *Server) userLimited(name string, h http.HandlerFunc) http.Handler {
+	return s.requireAuth(s.limited(name, h))
+}
+
 func (s *Server) routes() {
-	auth := s.o.Auth.Require
-	role := func(roles ...string) func(http.Handler) http.Handler {
-		mw := s.o.Auth.RequireRole(roles...)
-		return func(h http.Handler) http.Handler { return auth(mw(h)) }
-	}
-	limit := func(name string, h http.HandlerFunc) http.Handler {
-		if l := s.o.Limits[name]; l != nil {
-			return l.Handler(h)
-		}
-		return h
-	}
-	withUserLimit := func(name string, h http.HandlerFunc) http.Handler { return auth(limit(name, h)) }
+	auth, role, limit, withUserLimit := s.requireAuth, s.requireRole, s.limited, s.userLimited
 
 	// §3 auth and users
 	s.Handle("POST /api/auth/check-email", limit("CHECK_EMAIL", s.checkEmail))
@@ -229,6 +242,8 @@ func (s *Server) routes() {
 	s.Handle("GET /api/campaigns/{id}/check-signature", auth(http.HandlerFunc(s.checkSignature)))
 	s.Handle("GET /api/user/signed-campaigns", auth(http.HandlerFunc(s.mySignatures)))
 	s.Handle("GET /api/user/{id}/signed-campaigns", role(HEAD2...)(http.HandlerFunc(s.userSignatures)))
+
+	s.headRoutes()
 }
 
 // ---- responses ----
