@@ -204,6 +204,9 @@ func (r *reader) smtp(c *Config) {
 		r.fail("SENFI_SMTP_PORT", "must be a port number")
 	}
 	s.Port = port
+	if s.Host != "" && s.TLS == "none" && s.Username != "" {
+		r.fail("SENFI_SMTP_TLS", "none with SENFI_SMTP_USERNAME would send the SMTP password in clear text: use starttls or tls")
+	}
 	if s.Host != "" {
 		if s.From == "" {
 			r.fail("SENFI_SMTP_FROM", "must be set when SENFI_SMTP_HOST is (the sender address)")

@@ -112,6 +112,7 @@ func TestRefusals(t *testing.T) {
 		{"no origins", prod(map[string]string{"SENFI_CORS_ALLOWED_ORIGINS": ""}), "SENFI_CORS_ALLOWED_ORIGINS"},
 		{"no smtp", prod(map[string]string{"SENFI_SMTP_HOST": ""}), "SENFI_SMTP_HOST"},
 		{"clear smtp", prod(map[string]string{"SENFI_SMTP_TLS": "none"}), "SENFI_SMTP_TLS"},
+		{"login in clear", map[string]string{"SENFI_SMTP_HOST": "m.example.org", "SENFI_SMTP_FROM": "a@example.org", "SENFI_SMTP_TLS": "none", "SENFI_SMTP_USERNAME": "u"}, "SENFI_SMTP_TLS"},
 		{"bad smtp tls", map[string]string{"SENFI_SMTP_TLS": "ssl3"}, "SENFI_SMTP_TLS"},
 		{"bad port", map[string]string{"SENFI_SMTP_PORT": "http"}, "SENFI_SMTP_PORT"},
 		{"bad from", map[string]string{"SENFI_SMTP_HOST": "m.example.org", "SENFI_SMTP_FROM": "not an address"}, "SENFI_SMTP_FROM"},
