@@ -1,0 +1,4 @@
+package testenv
+
+// RemoveProfileForTest exposes removeProfile to the external tests.
+var RemoveProfileForTest = removeProfile
