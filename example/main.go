@@ -178,10 +178,25 @@ func (e environment) serve(args []string) error {
 	}
 	sigCtx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	var metrics *http.Server
+	if cfg.MetricsAddr != "off" {
+		mln, err := listen(cfg.MetricsAddr)
+		if err != nil {
+			_ = srv.Close()
+			_ = a.Close(ctx)
+			return fmt.Errorf("SENFI_METRICS_ADDR: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", a.Metrics)
+		metrics = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}
+		fmt.Fprintf(e.stdout, "senfi: Prometheus metrics on http://%s/metrics (not on the public listener)\n", mln.Addr())
+		go func() { errc <- metrics.Serve(mln) }()
+	}
 	select {
 	case err := <-errc:
+		_ = srv.Close()
 		_ = a.Close(ctx)
 		return err
 	case <-sigCtx.Done():
@@ -191,6 +206,9 @@ func (e environment) serve(args []string) error {
 	shutdown, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	err = srv.Shutdown(shutdown)
+	if metrics != nil {
+		err = errors.Join(err, metrics.Shutdown(shutdown))
+	}
 	return errors.Join(err, a.Close(shutdown))
 }
 

@@ -35,6 +35,7 @@ import (
 	"github.com/justinas/alice"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/senfi-sharif/senfi/audit"
 	"github.com/senfi-sharif/senfi/example/internal/api"
 	"github.com/senfi-sharif/senfi/example/internal/config"
 	"github.com/senfi-sharif/senfi/example/internal/data"
@@ -44,6 +45,7 @@ import (
 	"github.com/senfi-sharif/senfi/jwtauth/password"
 	jwtredis "github.com/senfi-sharif/senfi/jwtauth/redisstore"
 	"github.com/senfi-sharif/senfi/jwtauth/sqlstore"
+	"github.com/senfi-sharif/senfi/perf"
 	"github.com/senfi-sharif/senfi/ratelimit"
 	rlredis "github.com/senfi-sharif/senfi/ratelimit/redisstore"
 	"github.com/senfi-sharif/senfi/secure"
@@ -87,9 +89,19 @@ type App struct {
 	Handler http.Handler
 	// ConnContext must be the server's ConnContext (client IP fast path).
 	ConnContext func(context.Context, net.Conn) context.Context
+	// Audit is the security log (the file at SENFI_AUDIT_LOG, HMAC-chained,
+	// with checkpoints on stdout).
+	Audit *audit.Logger
+	// Perf records per-route figures; Sampler samples the system.
+	Perf    *perf.Recorder
+	Sampler *perf.Sampler
+	// Metrics serves Prometheus /metrics; serve it on SENFI_METRICS_ADDR
+	// only, never on the public listener.
+	Metrics http.Handler
 
 	redis   *redis.Client
 	queue   *mail.Queue
+	event   api.EventFunc // set by build; nil during Open
 	log     *slog.Logger
 	closers []func(context.Context) error
 }
@@ -183,6 +195,12 @@ func (a *App) buildAuth(o Options) error {
 		OnStoreError: func(ctx context.Context, err error) {
 			a.log.ErrorContext(ctx, "jwtauth store failure", "err", err)
 		},
+		OnReuse: func(ctx context.Context, c *jwtauth.Claims) {
+			if a.event != nil {
+				a.event(requestFromContext(ctx), string(audit.AuthnTokenReuse), "failure",
+					slog.String(audit.KeyUserID, c.Subject), slog.String("family", c.Family))
+			}
+		},
 		Now: o.Now,
 	})
 	if err != nil {
@@ -211,10 +229,11 @@ func userKey(r *http.Request) (string, bool) {
 var failClosed = map[string]bool{
 	"LOGIN": true, "REGISTER": true, "SEND_CODE": true, "SEND_CODE_EMAIL": true,
 	"VERIFY_CODE": true, "PASSWORD_RESET": true, "CHANGE_PASSWORD": true,
+	"SEND_MOBILE_CODE": true, "VERIFY_MOBILE_CODE": true,
 }
 
 // userLimits are keyed by the authenticated user.
-var userLimits = map[string]bool{"SUBMIT": true, "SIGN": true, "CHANGE_PASSWORD": true}
+var userLimits = map[string]bool{"SUBMIT": true, "SIGN": true, "CHANGE_PASSWORD": true, "POLL_CREATE": true, "VOTE": true, "BLOG_CREATE": true}
 
 // New builds the whole application.
 func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
@@ -234,7 +253,11 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 
 func (a *App) build(o Options) error {
 	cfg := a.Config
+	if err := a.buildAudit(o); err != nil {
+		return err
+	}
 	event := a.eventFunc(o.Event)
+	a.event = event
 
 	// Rate limits and lockout share one store.
 	var rlStore ratelimit.Store
@@ -340,14 +363,21 @@ func (a *App) build(o Options) error {
 	if err != nil {
 		return err
 	}
+	if err := a.buildPerf(srv.Mux()); err != nil {
+		return err
+	}
 	a.Handler = alice.New(
 		guard.ClientIP,
+		a.Perf.Handler,
 		withProblemShape,
+		a.Audit.Requests,
+		a.Audit.Recover,
 		withRequest,
 		guard.Handler,
 		global.Handler,
 		a.Auth.Authenticate,
-	).Then(methodAware(srv.Mux()))
+		reportUser,
+	).Then(reportRoute(methodAware(srv.Mux())))
 	a.ConnContext = guard.ConnContext
 	return nil
 }
@@ -401,30 +431,15 @@ func requestFromContext(ctx context.Context) *http.Request {
 	return r
 }
 
-// eventFunc is where security events go: the log (and o.Event in tests).
+// eventFunc is where security events go: the audit log (and o.Event in
+// tests).
 func (a *App) eventFunc(extra api.EventFunc) api.EventFunc {
 	return func(r *http.Request, name, outcome string, attrs ...slog.Attr) {
-		all := append([]slog.Attr{slog.String("event", name), slog.String("outcome", outcome)}, attrs...)
-		if c, ok := jwtauth.FromContext(r.Context()); ok {
-			all = append(all, slog.String("user_id", c.Subject))
-		}
-		all = append(all, slog.String("client_ip", clientIPString(r)))
-		a.log.LogAttrs(r.Context(), slog.LevelInfo, "security event", all...)
+		a.Audit.Log(r.Context(), audit.Event(name), audit.Outcome(outcome), attrs...)
 		if extra != nil {
 			extra(r, name, outcome, attrs...)
 		}
 	}
-}
-
-func clientIPString(r *http.Request) string {
-	if ip, ok := secure.ClientIPFromContext(r.Context()); ok {
-		return ip.String()
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return ""
-	}
-	return host
 }
 
 // routes adds the project routes of the contract §5 to the API mux.

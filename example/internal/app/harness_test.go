@@ -263,10 +263,13 @@ func (s *server) callWith(method, path, token string, body any, hdr map[string]s
 	// Contract §1: never a 500, and every error is problem+json with
 	// success:false and the request's ID.
 	assert.Less(s.t, res.StatusCode, 500, "%s %s: %s", method, path, raw)
+	reqID := res.Header.Get("X-Request-ID")
+	assert.NotEmpty(s.t, reqID, "%s %s: every response carries X-Request-ID", method, path)
 	if res.StatusCode >= 400 {
 		assert.Equal(s.t, "application/problem+json", res.Header.Get("Content-Type"), "%s %s: %s", method, path, raw)
 		assert.Equal(s.t, false, out.JSON["success"], "%s %s: %s", method, path, raw)
 		assert.NotEmpty(s.t, out.JSON["detail"], "%s %s: %s", method, path, raw)
+		assert.Equal(s.t, reqID, out.JSON["request_id"], "%s %s: the problem quotes the request ID", method, path)
 	}
 	return out
 }
