@@ -16,6 +16,11 @@
 //	resetuserpass EMAIL [PASSWORD]
 //	                          set a user's password (prompts when PASSWORD is
 //	                          omitted) and end all their sessions
+//	monitor [--interval 60] [--duration 3600] [--save]
+//	                          sample the system, print a table, save CSV/JSON
+//	                          (alias monitor_performance)
+//	audit verify [FILE] [--checkpoints FILE]
+//	                          check the security log's HMAC chain
 //	version                   print the version
 //
 // With no environment at all, `go run ./example` serves on :8000 with SQLite
@@ -63,6 +68,8 @@ commands:
   migrate                                apply database migrations
   createsuperuser [--email E] [--password P]
   resetuserpass EMAIL [PASSWORD]
+  monitor [--interval 60] [--duration 3600] [--save]   (alias monitor_performance)
+  audit verify [FILE] [--checkpoints FILE]
   version                                print the version
 `
 
@@ -116,6 +123,10 @@ func (e environment) dispatch() error {
 		return e.createSuperuser(args)
 	case "resetuserpass":
 		return e.resetUserPass(args)
+	case "audit":
+		return e.auditCmd(args)
+	case "monitor", "monitor_performance":
+		return e.monitorCmd(args)
 	case "version", "--version":
 		fmt.Fprintln(e.stdout, "senfi", app.Version)
 		return nil
