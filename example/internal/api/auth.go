@@ -38,10 +38,12 @@ type userJSON struct {
 	Unit      *string `json:"unit"`
 	Faculty   string  `json:"faculty"`
 	Dormitory string  `json:"dormitory"`
+	// CouncilMemberStatus is member, observer or none (HEAD's field).
+	CouncilMemberStatus string `json:"council_member_status"`
 }
 
 func toUserJSON(u data.User) userJSON {
-	j := userJSON{ID: u.ID, Email: u.Email, Role: u.Role, Faculty: u.Faculty, Dormitory: u.Dormitory}
+	j := userJSON{ID: u.ID, Email: u.Email, Role: u.Role, Faculty: u.Faculty, Dormitory: u.Dormitory, CouncilMemberStatus: u.CouncilStatus}
 	if u.Unit.Valid {
 		j.Unit = &u.Unit.String
 	}
@@ -185,26 +187,9 @@ func domainOf(email string) string {
 
 // POST /api/auth/send-code
 func (s *Server) sendCode(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Email string `json:"email"`
-	}
-	if !decode(w, r, &in, false) {
+	email, ok := s.codeAddress(w, r)
+	if !ok {
 		return
-	}
-	email := normalizeEmail(in.Email)
-	if !s.checkEmailInput(w, r, email, nil) {
-		return
-	}
-	if l := s.o.Limits["SEND_CODE_EMAIL"]; l != nil {
-		d, err := l.Allow(withLimitKey(r, email))
-		if err != nil {
-			ratelimit.WriteError(w, r, err)
-			return
-		}
-		if !d.Allowed {
-			ratelimit.WriteError(w, r, &ratelimit.LimitError{Decision: d})
-			return
-		}
 	}
 	if !s.issueCode(w, r, email, data.PurposeRegister, false) {
 		return

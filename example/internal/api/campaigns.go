@@ -16,6 +16,10 @@ import (
 	"github.com/senfi-sharif/senfi/internal/problem"
 )
 
+// msgCouncilOnly refuses signing or voting in the council's category to
+// those without a council vote.
+const msgCouncilOnly = "فقط اعضای دارای حق رأی شورای عمومی می‌توانند در این دسته‌بندی امضا یا رأی دهند."
+
 // Campaign text limits, in code points.
 const (
 	minTitle, maxTitle   = 3, 255
@@ -52,76 +56,41 @@ type campaignJSON struct {
 	HasSigned        bool     `json:"has_signed"`
 }
 
-// viewer is who is looking at campaigns.
-type viewer struct {
-	anonymous bool
-	user      data.User
-	admin     bool // ADMIN3
-	signed    map[int64]bool
-}
-
 func (v viewer) toJSON(c data.Campaign) campaignJSON {
-	tags := []string{}
-	_ = json.Unmarshal([]byte(c.Tags), &tags)
-	j := campaignJSON{
+	email := v.authorEmail(c.AuthorEmail, c.AuthorID, c.Category)
+	return campaignJSON{
 		ID: c.ID, Title: c.Title, Description: c.Description, Content: c.Description, Excerpt: c.Excerpt,
-		Tags: tags, ImageURL: c.ImageURL, Slug: c.Slug, Label: c.Category, Category: c.Category,
+		Tags: tagList(c.Tags), ImageURL: c.ImageURL, Slug: c.Slug, Label: c.Category, Category: c.Category,
 		EndDatetime: timeJSON(c.Deadline()), Deadline: timeJSON(c.Deadline()),
 		IsAnonymous: c.IsAnonymous, AnonymousAllowed: c.IsAnonymous == data.Anonymous,
 		Status: c.Status, CreatedAt: timeJSON(c.CreatedAt()), UpdatedAt: timeJSON(c.UpdatedAt()),
+		AuthorEmail: email, Email: email,
 		SignatureCount: c.SignatureCount, HasSigned: v.signed[c.ID],
 	}
-	// The creator's address only to admins and to the creator.
-	if c.AuthorEmail.Valid && !v.anonymous && (v.admin || (c.AuthorID.Valid && c.AuthorID.Int64 == v.user.ID)) {
-		e := c.AuthorEmail.String
-		j.AuthorEmail, j.Email = &e, &e
-	}
-	return j
 }
 
-// viewerOf loads who is asking; ok=false: answered.
+// viewerOf loads who is asking, with the campaigns they signed; ok=false:
+// answered.
 func (s *Server) viewerOf(w http.ResponseWriter, r *http.Request) (viewer, bool) {
-	u, anon, ok := s.optionalCaller(w, r)
-	if !ok {
+	v, ok := s.who(w, r)
+	if !ok || v.anonymous {
+		return v, ok
+	}
+	signed, err := s.o.DB.SignedCampaignIDs(r.Context(), v.user.ID)
+	if err != nil {
+		s.internal(w, r, "load signatures", err)
 		return viewer{}, false
 	}
-	v := viewer{anonymous: anon, user: u, admin: !anon && hasRole(u.Role, ADMIN3)}
-	if !anon {
-		signed, err := s.o.DB.SignedCampaignIDs(r.Context(), u.ID)
-		if err != nil {
-			s.internal(w, r, "load signatures", err)
-			return viewer{}, false
-		}
-		v.signed = signed
-	}
+	v.signed = signed
 	return v, true
 }
 
-// categories the viewer may see; nil means all.
-func (v viewer) categories() []string {
-	switch {
-	case v.anonymous:
-		return []string{GeneralCategory}
-	case v.admin:
-		return nil
-	}
-	return userCategories(v.user)
-}
-
-// canSee reports whether the viewer may see an approved or closed campaign.
-func (v viewer) canSee(c data.Campaign) bool {
-	if v.admin {
-		return true
-	}
-	if c.Status != data.StatusApproved && c.Status != data.StatusClosed {
-		return !v.anonymous && c.AuthorID.Valid && c.AuthorID.Int64 == v.user.ID
-	}
-	return contains(v.categories(), c.Category)
-}
+// canSee reports whether the viewer may see the campaign (viewer.sees).
+func (v viewer) canSee(c data.Campaign) bool { return v.sees(c.Status, c.Category, c.AuthorID) }
 
 // listCampaigns answers {success, campaigns, total}.
-func (s *Server) listCampaigns(w http.ResponseWriter, r *http.Request, status string, v viewer, cats []string) {
-	list, err := s.o.DB.ListCampaigns(r.Context(), status, cats)
+func (s *Server) listCampaigns(w http.ResponseWriter, r *http.Request, f data.CampaignFilter, v viewer) {
+	list, err := s.o.DB.FindCampaigns(r.Context(), f)
 	if err != nil {
 		s.internal(w, r, "list campaigns", err)
 		return
@@ -139,49 +108,142 @@ func (s *Server) approved(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.listCampaigns(w, r, data.StatusApproved, v, v.categories())
+	s.listCampaigns(w, r, data.CampaignFilter{Statuses: []string{data.StatusApproved}, Categories: v.categories()}, v)
 }
 
-// adminList serves an ADMIN3 list of one status.
-func (s *Server) adminList(status string) http.HandlerFunc {
+// moderationList serves a moderators' list: campaigns of the statuses
+// ?status= selects (def when absent), in the categories the caller
+// moderates (ADMIN3: all).
+func (s *Server) moderationList(def string, query bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		statuses := []string{def}
+		if query {
+			var ok bool
+			if statuses, ok = statusFilter(w, r, def); !ok {
+				return
+			}
+		}
 		v, ok := s.viewerOf(w, r)
 		if !ok {
 			return
 		}
-		s.listCampaigns(w, r, status, v, nil)
+		s.listCampaigns(w, r, data.CampaignFilter{Statuses: statuses, Categories: moderatedCategories(v.user)}, v)
 	}
 }
 
-// GET /api/campaigns/rejected (ADMIN3)
+// GET /api/campaigns/rejected (moderators): rejected campaigns.
 func (s *Server) rejected(w http.ResponseWriter, r *http.Request) {
-	s.adminList(data.StatusRejected)(w, r)
+	s.moderationList(data.StatusRejected, false)(w, r)
 }
 
-// GET /api/admin/campaigns (ADMIN3): pending campaigns.
+// GET /api/admin/campaigns (moderators): pending campaigns, or those of
+// ?status= (pending, approved, rejected, closed, all), as the generation B
+// campaign management page lists them.
 func (s *Server) pending(w http.ResponseWriter, r *http.Request) {
-	s.adminList(data.StatusPending)(w, r)
+	s.moderationList(data.StatusPending, true)(w, r)
 }
 
-// submitInput accepts both generations' field names.
-type submitInput struct {
-	Title            string          `json:"title"`
-	Description      *string         `json:"description"`
-	Content          *string         `json:"content"`
-	EndDatetime      string          `json:"end_datetime"`
-	Deadline         string          `json:"deadline"`
-	Label            string          `json:"label"`
-	Category         string          `json:"category"`
-	IsAnonymous      string          `json:"is_anonymous"`
-	AnonymousAllowed *bool           `json:"anonymous_allowed"`
-	Excerpt          string          `json:"excerpt"`
-	Tags             json.RawMessage `json:"tags"`
-	ImageURL         string          `json:"image_url"`
+// campaignInput accepts both generations' field names. A nil pointer is a
+// field not sent: submit requires it or uses its default, an edit keeps the
+// stored value.
+type campaignInput struct {
+	commonInput
+	Title            *string `json:"title"`
+	Description      *string `json:"description"`
+	Content          *string `json:"content"`
+	EndDatetime      *string `json:"end_datetime"`
+	Deadline         *string `json:"deadline"`
+	Label            *string `json:"label"`
+	Category         *string `json:"category"`
+	IsAnonymous      *string `json:"is_anonymous"`
+	AnonymousAllowed *bool   `json:"anonymous_allowed"`
+}
+
+// apply validates in onto c: a new campaign (c.ID == 0: title, text and
+// deadline required) or a stored one (only the fields sent change). u is
+// who acts; asModerator: a moderator editing someone else's campaign (see
+// checkCategory). A plain description is kept verbatim; HTML sent as
+// content is sanitised.
+func (in campaignInput) apply(c *data.Campaign, u data.User, asModerator bool, now time.Time) *fieldError {
+	create := c.ID == 0
+	if create || in.Title != nil {
+		t, e := checkTitle(in.Title, "کارزار", minTitle, maxTitle)
+		if e != nil {
+			return e
+		}
+		c.Title = t
+	}
+	switch {
+	case in.Description != nil && strings.TrimSpace(*in.Description) != "":
+		c.Description = strings.TrimSpace(*in.Description)
+	case in.Content != nil:
+		c.Description = sanitizeRich(*in.Content)
+	case create:
+		c.Description = ""
+	}
+	switch desc := c.Description; {
+	case desc == "":
+		return bad("description", "توضیحات کارزار الزامی است.")
+	case textLen(desc) < minDesc:
+		return bad("description", "توضیحات کارزار باید حداقل 10 کاراکتر باشد.")
+	case textLen(desc) > maxDesc:
+		return bad("description", "توضیحات کارزار خیلی طولانی است (حداکثر 50000 کاراکتر).")
+	}
+	if text := strings.TrimSpace(firstNonEmpty(deref(in.EndDatetime), deref(in.Deadline))); text != "" {
+		deadline, err := parseTime(text)
+		if err != nil {
+			return bad("end_datetime", "تاریخ پایان نامعتبر است (ISO 8601, e.g. 2026-12-31T23:59:00Z).")
+		}
+		if deadline.UnixMicro() != c.DeadlineUS && !deadline.After(now) {
+			return bad("end_datetime", "تاریخ پایان باید بعد از اکنون باشد.")
+		}
+		c.SetDeadline(deadline)
+	} else if create {
+		return bad("end_datetime", "تاریخ پایان الزامی است.")
+	}
+	def := c.Category
+	if create {
+		def = GeneralCategory
+	}
+	cat, e := checkCategory(firstSet(in.Label, in.Category), def, u, asModerator)
+	if e != nil {
+		e.field = "label"
+		return e
+	}
+	c.Category = cat
+	anon := strings.TrimSpace(deref(in.IsAnonymous))
+	switch {
+	case anon == "" && in.AnonymousAllowed != nil:
+		anon = data.Public
+		if *in.AnonymousAllowed {
+			anon = data.Anonymous
+		}
+	case anon == "" && create:
+		anon = data.Public
+	case anon == "":
+		anon = c.IsAnonymous
+	case anon != data.Public && anon != data.Anonymous:
+		return bad("is_anonymous", `is_anonymous must be "public" or "anonymous".`)
+	}
+	if !create && c.IsAnonymous == data.Anonymous && anon == data.Public && c.SignatureCount > 0 {
+		// The signers were promised a hidden list.
+		return bad("is_anonymous", "فهرست امضاکنندگان این کارزار پنهان است و پس از امضا شدن آشکار نمی‌شود.")
+	}
+	c.IsAnonymous = anon
+	cm, e := in.commonInput.check(common{excerpt: c.Excerpt, tags: c.Tags, imageURL: c.ImageURL, slug: c.Slug})
+	if e != nil {
+		return e
+	}
+	if create {
+		cm.slug = "" // a new campaign's slug comes from its title
+	}
+	c.Excerpt, c.Tags, c.ImageURL, c.Slug = cm.excerpt, cm.tags, cm.imageURL, cm.slug
+	return nil
 }
 
 // POST /api/campaigns/submit
 func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
-	var in submitInput
+	var in campaignInput
 	if !decode(w, r, &in, false) {
 		return
 	}
@@ -189,93 +251,15 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	title := strings.TrimSpace(in.Title)
-	var desc string
-	switch {
-	case in.Description != nil && strings.TrimSpace(*in.Description) != "":
-		desc = strings.TrimSpace(*in.Description)
-	case in.Content != nil:
-		desc = strings.TrimSpace(richText.Sanitize(*in.Content))
-	}
-	deadlineText := strings.TrimSpace(firstNonEmpty(in.EndDatetime, in.Deadline))
-	bad := func(field, msg string) {
-		fail(w, r, http.StatusBadRequest, msg, problem.FieldError{Field: field, Message: msg})
-	}
-	switch {
-	case title == "":
-		bad("title", "عنوان کارزار الزامی است.")
-		return
-	case textLen(title) < minTitle:
-		bad("title", "عنوان کارزار باید حداقل 3 کاراکتر باشد.")
-		return
-	case textLen(title) > maxTitle:
-		bad("title", "عنوان کارزار خیلی طولانی است.")
-		return
-	case desc == "":
-		bad("description", "توضیحات کارزار الزامی است.")
-		return
-	case textLen(desc) < minDesc:
-		bad("description", "توضیحات کارزار باید حداقل 10 کاراکتر باشد.")
-		return
-	case textLen(desc) > maxDesc:
-		bad("description", "توضیحات کارزار خیلی طولانی است (حداکثر 50000 کاراکتر).")
-		return
-	case deadlineText == "":
-		bad("end_datetime", "تاریخ پایان الزامی است.")
-		return
-	}
-	deadline, err := parseTime(deadlineText)
-	if err != nil {
-		bad("end_datetime", "تاریخ پایان نامعتبر است (ISO 8601, e.g. 2026-12-31T23:59:00Z).")
-		return
-	}
-	if !deadline.After(s.o.Now()) {
-		bad("end_datetime", "تاریخ پایان باید بعد از اکنون باشد.")
-		return
-	}
-	category := strings.TrimSpace(firstNonEmpty(in.Label, in.Category))
-	if category == "" {
-		category = GeneralCategory
-	}
-	if !isCategory(category) {
-		bad("label", "دسته‌بندی نامعتبر است.")
-		return
-	}
-	if !hasRole(u.Role, ADMIN3) && !contains(userCategories(u), category) {
-		bad("label", "شما فقط می‌توانید در دسته‌بندی عمومی، دانشکده یا خوابگاه خود کارزار ثبت کنید.")
-		return
-	}
-	anon := strings.TrimSpace(in.IsAnonymous)
-	switch {
-	case anon == "" && in.AnonymousAllowed != nil && *in.AnonymousAllowed:
-		anon = data.Anonymous
-	case anon == "":
-		anon = data.Public
-	case anon != data.Public && anon != data.Anonymous:
-		bad("is_anonymous", `is_anonymous must be "public" or "anonymous".`)
-		return
-	}
-	tags, msg := parseTags(in.Tags)
-	if msg != "" {
-		bad("tags", msg)
-		return
-	}
-	excerpt := strings.TrimSpace(in.Excerpt)
-	if textLen(excerpt) > maxExcerpt {
-		bad("excerpt", "خلاصه خیلی طولانی است (حداکثر 500 کاراکتر).")
-		return
-	}
-	imageURL := strings.TrimSpace(in.ImageURL)
-	if imageURL != "" && !validImageURL(imageURL) {
-		bad("image_url", "image_url must be an absolute http or https URL.")
-		return
-	}
-	tagsJSON, _ := json.Marshal(tags)
-	c, err := s.o.DB.CreateCampaign(r.Context(), data.Campaign{
-		Title: title, Description: desc, Excerpt: excerpt, Tags: string(tagsJSON), ImageURL: imageURL,
-		Category: category, DeadlineUS: deadline.UnixMicro(), IsAnonymous: anon, Status: data.StatusPending,
+	c := data.Campaign{
+		Status:   data.StatusPending,
 		AuthorID: sql.NullInt64{Int64: u.ID, Valid: true}, AuthorEmail: sql.NullString{String: u.Email, Valid: true},
-	})
+	}
+	if e := in.apply(&c, u, false, s.o.Now()); e != nil {
+		e.answer(w, r)
+		return
+	}
+	c, err := s.o.DB.CreateCampaign(r.Context(), c)
 	if err != nil {
 		s.internal(w, r, "create campaign", err)
 		return
@@ -285,6 +269,24 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		"success": true, "campaignId": c.ID, "campaign_id": c.ID, "status": c.Status, "slug": c.Slug,
 		"created_at": timeJSON(c.CreatedAt()), "end_datetime": timeJSON(c.Deadline()), "deadline": timeJSON(c.Deadline()),
 	})
+}
+
+// deref is *p, or "" for nil.
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+// firstSet is the first pointer holding a non-blank string, else nil.
+func firstSet(ps ...*string) *string {
+	for _, p := range ps {
+		if p != nil && strings.TrimSpace(*p) != "" {
+			return p
+		}
+	}
+	return nil
 }
 
 func firstNonEmpty(vs ...string) string {
@@ -348,7 +350,7 @@ func validImageURL(s string) bool {
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.User == nil
 }
 
-// POST /api/admin/campaigns/approve (ADMIN3)
+// POST /api/admin/campaigns/approve (moderators, within their scope)
 func (s *Server) approve(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		CampaignID *int64 `json:"campaign_id"`
@@ -371,19 +373,25 @@ func (s *Server) approve(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"success": true, "message": msg, "campaign_id": *in.CampaignID, "new_status": status})
 }
 
+// moderatedCampaign loads a campaign the caller moderates: 404 when it does
+// not exist or they cannot see it, 403 when they see it but do not moderate
+// its category. ok=false: answered.
+func (s *Server) moderatedCampaign(w http.ResponseWriter, r *http.Request, id int64, notFound string) (data.Campaign, bool) {
+	v, ok := s.who(w, r)
+	if !ok {
+		return data.Campaign{}, false
+	}
+	c, ok := visible(s, w, r, id, s.o.DB.CampaignByID, v.canSee, notFound)
+	return c, ok && s.mayModerate(w, r, v, c.Category, "campaign", id)
+}
+
 // changeStatus sets a campaign's status and records it; ok=false: answered.
 func (s *Server) changeStatus(w http.ResponseWriter, r *http.Request, id int64, status, notFound string) bool {
-	ctx := r.Context()
-	c, err := s.o.DB.CampaignByID(ctx, id)
-	if errors.Is(err, data.ErrNotFound) || (err == nil && id <= 0) {
-		fail(w, r, http.StatusNotFound, notFound)
+	c, ok := s.moderatedCampaign(w, r, id, notFound)
+	if !ok {
 		return false
 	}
-	if err != nil {
-		s.internal(w, r, "load campaign", err)
-		return false
-	}
-	if err := s.o.DB.SetCampaignStatus(ctx, id, status); err != nil {
+	if err := s.o.DB.SetCampaignStatus(r.Context(), id, status); err != nil {
 		s.internal(w, r, "set status", err)
 		return false
 	}
@@ -391,37 +399,14 @@ func (s *Server) changeStatus(w http.ResponseWriter, r *http.Request, id int64, 
 	return true
 }
 
-// PUT /api/campaigns/{id}/status (ADMIN3)
+// PUT /api/campaigns/{id}/status (moderators, within their scope)
 func (s *Server) setStatus(w http.ResponseWriter, r *http.Request) {
 	id, ok := pathID(w, r, msgCampaignNotFound)
 	if !ok {
 		return
 	}
-	var in struct {
-		Status   *string `json:"status"`
-		Approved *bool   `json:"approved"`
-	}
-	if !decode(w, r, &in, false) {
-		return
-	}
-	var status, msg string
-	switch {
-	case in.Status != nil && *in.Status != "":
-		status = strings.TrimSpace(*in.Status)
-		switch status {
-		case data.StatusPending, data.StatusApproved, data.StatusRejected, data.StatusClosed:
-		default:
-			fail(w, r, http.StatusBadRequest, "وضعیت نامعتبر است", problem.FieldError{Field: "status", Message: "one of pending, approved, rejected, closed"})
-			return
-		}
-		msg = "وضعیت کارزار به " + status + " تغییر یافت"
-	case in.Approved != nil:
-		status, msg = data.StatusRejected, "کارزار با موفقیت رد شد"
-		if *in.Approved {
-			status, msg = data.StatusApproved, "کارزار با موفقیت تایید شد"
-		}
-	default:
-		fail(w, r, http.StatusBadRequest, "باید یکی از status یا approved ارسال شود")
+	status, msg, ok := statusInput(w, r, "کارزار")
+	if !ok {
 		return
 	}
 	if !s.changeStatus(w, r, id, status, msgCampaignNotFound) {
@@ -430,22 +415,54 @@ func (s *Server) setStatus(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"success": true, "message": msg})
 }
 
+// statusInput reads the body of a status route: {status} in pending,
+// approved, rejected, closed, or {approved: bool}. noun names the item in the
+// Persian messages ("کارزار": the original's words). ok=false: answered.
+func statusInput(w http.ResponseWriter, r *http.Request, noun string) (status, msg string, ok bool) {
+	var in struct {
+		Status   *string `json:"status"`
+		Approved *bool   `json:"approved"`
+	}
+	if !decode(w, r, &in, false) {
+		return "", "", false
+	}
+	switch {
+	case in.Status != nil && *in.Status != "":
+		status = strings.TrimSpace(*in.Status)
+		switch status {
+		case data.StatusPending, data.StatusApproved, data.StatusRejected, data.StatusClosed:
+		default:
+			fail(w, r, http.StatusBadRequest, "وضعیت نامعتبر است", problem.FieldError{Field: "status", Message: "one of pending, approved, rejected, closed"})
+			return "", "", false
+		}
+		return status, "وضعیت " + noun + " به " + status + " تغییر یافت", true
+	case in.Approved != nil && *in.Approved:
+		return data.StatusApproved, noun + " با موفقیت تایید شد", true
+	case in.Approved != nil:
+		return data.StatusRejected, noun + " با موفقیت رد شد", true
+	}
+	fail(w, r, http.StatusBadRequest, "باید یکی از status یا approved ارسال شود")
+	return "", "", false
+}
+
+// seenCampaign loads who is asking (viewerOf) and the {id} campaign, if they
+// may see it (404 otherwise); ok=false: answered.
+func (s *Server) seenCampaign(w http.ResponseWriter, r *http.Request) (data.Campaign, viewer, bool) {
+	v, ok := s.viewerOf(w, r)
+	if !ok {
+		return data.Campaign{}, v, false
+	}
+	c, ok := s.visibleCampaign(w, r, v)
+	return c, v, ok
+}
+
 // visibleCampaign loads a campaign the viewer may see (404 otherwise).
 func (s *Server) visibleCampaign(w http.ResponseWriter, r *http.Request, v viewer) (data.Campaign, bool) {
 	id, ok := pathID(w, r, msgCampaignNotFound)
 	if !ok {
 		return data.Campaign{}, false
 	}
-	c, err := s.o.DB.CampaignByID(r.Context(), id)
-	if errors.Is(err, data.ErrNotFound) || (err == nil && !v.canSee(c)) {
-		fail(w, r, http.StatusNotFound, msgCampaignNotFound)
-		return data.Campaign{}, false
-	}
-	if err != nil {
-		s.internal(w, r, "load campaign", err)
-		return data.Campaign{}, false
-	}
-	return c, true
+	return visible(s, w, r, id, s.o.DB.CampaignByID, v.canSee, msgCampaignNotFound)
 }
 
 // POST /api/campaigns/{id}/sign
@@ -464,12 +481,13 @@ func (s *Server) sign(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	v, ok := s.viewerOf(w, r)
+	c, v, ok := s.seenCampaign(w, r)
 	if !ok {
 		return
 	}
-	c, ok := s.visibleCampaign(w, r, v)
-	if !ok {
+	if !mayParticipate(v.user, c.Category) {
+		s.event(r, EvAuthzFail, "failure", slog.Int64("campaign_id", c.ID), slog.String("reason", "council_vote"))
+		fail(w, r, http.StatusForbidden, msgCouncilOnly)
 		return
 	}
 	sig, total, err := s.o.DB.Sign(r.Context(), c.ID, v.user.ID, v.user.Email, anon)
@@ -502,11 +520,7 @@ type signatureJSON struct {
 
 // GET /api/campaigns/{id}/signatures
 func (s *Server) signatures(w http.ResponseWriter, r *http.Request) {
-	v, ok := s.viewerOf(w, r)
-	if !ok {
-		return
-	}
-	c, ok := s.visibleCampaign(w, r, v)
+	c, _, ok := s.seenCampaign(w, r)
 	if !ok {
 		return
 	}
@@ -538,11 +552,7 @@ func (s *Server) signatures(w http.ResponseWriter, r *http.Request) {
 
 // GET /api/campaigns/{id}/check-signature
 func (s *Server) checkSignature(w http.ResponseWriter, r *http.Request) {
-	v, ok := s.viewerOf(w, r)
-	if !ok {
-		return
-	}
-	c, ok := s.visibleCampaign(w, r, v)
+	c, v, ok := s.seenCampaign(w, r)
 	if !ok {
 		return
 	}

@@ -17,9 +17,9 @@ func (s *Server) users(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, "list users", err)
 		return
 	}
-	out := make([]userJSON, len(list))
+	out := make([]adminUserJSON, len(list))
 	for i, u := range list {
-		out[i] = toUserJSON(u)
+		out[i] = toAdminUserJSON(u)
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -39,7 +39,60 @@ func (s *Server) userDetail(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, "load user", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toUserJSON(u))
+	writeJSON(w, http.StatusOK, toAdminUserJSON(u))
+}
+
+// adminUserJSON is the user object of the HEAD2 user routes: the reference's
+// fields and the council membership of HEAD.
+type adminUserJSON struct {
+	userJSON
+	CouncilMemberStatus string `json:"council_member_status"`
+}
+
+func toAdminUserJSON(u data.User) adminUserJSON {
+	return adminUserJSON{userJSON: toUserJSON(u), CouncilMemberStatus: u.CouncilStatus}
+}
+
+// PUT /api/user/{id}/council-status (HEAD2): {"council_member_status":
+// "member"|"observer"|"none"} ("status" is accepted too). The General
+// Council's secretary (head) keeps the member list: members see, post,
+// sign and vote in the council's category, observers only see it. The
+// status is read from the database on every request, so it applies at once
+// without revoking the target's tokens.
+func (s *Server) setCouncilStatus(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r, msgUserNotFound)
+	if !ok {
+		return
+	}
+	var in struct {
+		CouncilMemberStatus string `json:"council_member_status"`
+		Status              string `json:"status"`
+	}
+	if !decode(w, r, &in, false) {
+		return
+	}
+	status := strings.TrimSpace(firstNonEmpty(in.CouncilMemberStatus, in.Status))
+	if !contains(councilStatuses, status) {
+		invalid(w, r, "council_member_status", "council_member_status must be member, observer or none")
+		return
+	}
+	ctx := r.Context()
+	u, err := s.o.DB.UserByID(ctx, id)
+	if errors.Is(err, data.ErrNotFound) {
+		fail(w, r, http.StatusNotFound, msgUserNotFound)
+		return
+	}
+	if err != nil {
+		s.internal(w, r, "load user", err)
+		return
+	}
+	if err := s.o.DB.SetCouncilStatus(ctx, id, status); err != nil {
+		s.internal(w, r, "set council status", err)
+		return
+	}
+	s.event(r, EvAuthzChange, "success", slog.Int64("target_user_id", id), slog.String("old_council_status", u.CouncilStatus), slog.String("new_council_status", status))
+	u.CouncilStatus = status
+	writeJSON(w, http.StatusOK, map[string]any{"success": true, "message": "وضعیت عضویت شورا به‌روز شد.", "user": toAdminUserJSON(u)})
 }
 
 // PUT /api/user/{id}/role (superadmin)

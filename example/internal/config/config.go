@@ -41,6 +41,12 @@ var DefaultRates = map[string]string{
 	"SUBMIT":          "3/h",
 	"SIGN":            "10/m",
 	"CHANGE_PASSWORD": "3/h",
+	// HEAD's limits (reference §9.3), as 429 rather than its 403.
+	"SEND_MOBILE_CODE":   "5/h",
+	"VERIFY_MOBILE_CODE": "10/m",
+	"POLL_CREATE":        "2/h",
+	"VOTE":               "5/m",
+	"BLOG_CREATE":        "2/h",
 }
 
 // SMTP is the outgoing mail server. Host empty means no server: development

@@ -4,12 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"strconv"
-	"strings"
 	"time"
-	"unicode"
-
-	"github.com/jmoiron/sqlx"
 )
 
 // Campaign statuses.
@@ -70,53 +65,22 @@ func (db *DB) CreateCampaign(ctx context.Context, c Campaign) (Campaign, error) 
 	if c.Tags == "" {
 		c.Tags = "[]"
 	}
-	base := Slugify(c.Title)
-	for i := 1; ; i++ {
-		c.Slug = base
-		if i > 1 {
-			c.Slug = base + "-" + strconv.Itoa(i)
-		}
-		err := db.x.QueryRowxContext(ctx, db.q(`INSERT INTO campaigns (title, description, excerpt, tags, image_url, slug, category,
-			deadline_us, is_anonymous, status, author_id, author_email, created_us, updated_us)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
-			c.Title, c.Description, c.Excerpt, c.Tags, c.ImageURL, c.Slug, c.Category, c.DeadlineUS,
-			c.IsAnonymous, c.Status, c.AuthorID, c.AuthorEmail, c.CreatedUS, c.UpdatedUS).Scan(&c.ID)
-		if isUnique(err) && i < 50 {
-			continue
-		}
-		return c, err
-	}
+	var err error
+	c.ID, c.Slug, err = db.insertSlugged(ctx, db.x, Slugify(c.Title), false, `INSERT INTO campaigns (title, description, excerpt, tags, image_url, slug, category,
+		deadline_us, is_anonymous, status, author_id, author_email, created_us, updated_us)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (slug) DO NOTHING RETURNING id`,
+		func(slug string) []any {
+			return []any{c.Title, c.Description, c.Excerpt, c.Tags, c.ImageURL, slug, c.Category, c.DeadlineUS,
+				c.IsAnonymous, c.Status, c.AuthorID, c.AuthorEmail, c.CreatedUS, c.UpdatedUS}
+		})
+	return c, err
 }
 
 // Slugify makes a URL slug from a title, keeping letters and digits of any
 // script (Persian titles give Persian slugs), lower-cased, with runs of
 // anything else turned into one '-'; at most 80 code points. An empty result
 // is "campaign".
-func Slugify(title string) string {
-	var b strings.Builder
-	n := 0
-	dash := false
-	for _, r := range strings.ToLower(title) {
-		if n >= 80 {
-			break
-		}
-		if unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r) {
-			if dash && b.Len() > 0 {
-				b.WriteByte('-')
-				n++
-			}
-			dash = false
-			b.WriteRune(r)
-			n++
-			continue
-		}
-		dash = true
-	}
-	if b.Len() == 0 {
-		return "campaign"
-	}
-	return b.String()
-}
+func Slugify(title string) string { return slugify(title, "campaign") }
 
 // CampaignByID returns the campaign with its signature count.
 func (db *DB) CampaignByID(ctx context.Context, id int64) (Campaign, error) {
@@ -125,25 +89,55 @@ func (db *DB) CampaignByID(ctx context.Context, id int64) (Campaign, error) {
 	return c, err
 }
 
-// ListCampaigns returns the campaigns of a status, newest first. A non-nil
-// categories restricts the list to those categories (an empty slice: none).
-func (db *DB) ListCampaigns(ctx context.Context, status string, categories []string) ([]Campaign, error) {
-	list := []Campaign{}
-	query := `SELECT ` + campaignCols + ` FROM campaigns c WHERE c.status = ?`
-	args := []any{status}
-	if categories != nil {
-		if len(categories) == 0 {
-			return list, nil
-		}
-		in, inArgs, err := sqlx.In(` AND c.category IN (?)`, categories)
-		if err != nil {
+// CampaignFilter selects campaigns. Zero value: every campaign.
+type CampaignFilter struct {
+	// Statuses, when non-empty, keeps these statuses only.
+	Statuses []string
+	// Categories, when non-nil, keeps these categories only (an empty,
+	// non-nil slice: none).
+	Categories []string
+	// AuthorID, when non-zero, keeps this user's campaigns only.
+	AuthorID int64
+}
+
+// FindCampaigns returns the campaigns f selects, newest first.
+func (db *DB) FindCampaigns(ctx context.Context, f CampaignFilter) ([]Campaign, error) {
+	var w where
+	if len(f.Statuses) > 0 {
+		if err := w.in("c.status", f.Statuses); err != nil {
 			return nil, err
 		}
-		query += in
-		args = append(args, inArgs...)
 	}
-	err := db.x.SelectContext(ctx, &list, db.q(query+` ORDER BY c.id DESC`), args...)
+	if f.Categories != nil {
+		if err := w.in("c.category", f.Categories); err != nil {
+			return nil, err
+		}
+	}
+	if f.AuthorID != 0 {
+		w.add("c.author_id = ?", f.AuthorID)
+	}
+	list := []Campaign{}
+	err := db.x.SelectContext(ctx, &list, db.q(`SELECT `+campaignCols+` FROM campaigns c`+w.sql()+` ORDER BY c.id DESC`), w.args...)
 	return list, err
+}
+
+// UpdateCampaign stores the editable fields of c (title, description,
+// excerpt, tags, image URL, slug, category, deadline, anonymity, status) and
+// sets updated_us. A slug another campaign uses gives ErrDuplicate.
+func (db *DB) UpdateCampaign(ctx context.Context, c Campaign) error {
+	err := db.exec1(ctx, `UPDATE campaigns SET title = ?, description = ?, excerpt = ?, tags = ?, image_url = ?, slug = ?,
+		category = ?, deadline_us = ?, is_anonymous = ?, status = ?, updated_us = ? WHERE id = ?`,
+		c.Title, c.Description, c.Excerpt, c.Tags, c.ImageURL, c.Slug, c.Category, c.DeadlineUS, c.IsAnonymous, c.Status,
+		db.nowUS(), c.ID)
+	if isUnique(err) {
+		return ErrDuplicate
+	}
+	return err
+}
+
+// DeleteCampaign removes a campaign and its signatures.
+func (db *DB) DeleteCampaign(ctx context.Context, id int64) error {
+	return db.exec1(ctx, `DELETE FROM campaigns WHERE id = ?`, id)
 }
 
 // SetCampaignStatus changes a campaign's status.

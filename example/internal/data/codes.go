@@ -10,6 +10,9 @@ import (
 const (
 	PurposeRegister = "register"
 	PurposeReset    = "reset"
+	// PurposeLogin is the passwordless e-mail-code login
+	// (send-mobile-code / verify-mobile-code).
+	PurposeLogin = "login"
 )
 
 // ErrCooldown is returned by PutCode when the previous code for the address

@@ -13,6 +13,14 @@ const (
 	NoDormitory        = "خوابگاهی نیستم"
 )
 
+// Council membership statuses (HEAD's council_member_status): a voting
+// member of the General Council, a member without a vote, or not a member.
+const (
+	CouncilMember   = "member"
+	CouncilObserver = "observer"
+	CouncilNone     = "none"
+)
+
 // User is one account. Email is stored lower-cased (the caller normalizes).
 type User struct {
 	ID          int64          `db:"id"`
@@ -25,12 +33,15 @@ type User struct {
 	IsActive    bool           `db:"is_active"`
 	CreatedUS   int64          `db:"created_us"`
 	LastLoginUS sql.NullInt64  `db:"last_login_us"`
+	// CouncilStatus is CouncilMember, CouncilObserver or CouncilNone (a
+	// CHECK constraint holds the column to these).
+	CouncilStatus string `db:"council_member_status"`
 }
 
 // CreatedAt is when the account was created.
 func (u User) CreatedAt() time.Time { return fromUS(u.CreatedUS) }
 
-const userCols = `id, email, password, role, unit, faculty, dormitory, is_active, created_us, last_login_us`
+const userCols = `id, email, password, role, unit, faculty, dormitory, is_active, created_us, last_login_us, council_member_status`
 
 // CreateUser inserts u and returns it with its ID. An e-mail that is already
 // registered gives ErrDuplicate.
@@ -44,11 +55,14 @@ func (db *DB) CreateUser(ctx context.Context, u User) (User, error) {
 	if u.Dormitory == "" {
 		u.Dormitory = NoDormitory
 	}
+	if u.CouncilStatus == "" {
+		u.CouncilStatus = CouncilNone
+	}
 	u.IsActive = true
 	u.CreatedUS = db.nowUS()
-	err := db.x.QueryRowxContext(ctx, db.q(`INSERT INTO users (email, password, role, unit, faculty, dormitory, is_active, created_us)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
-		u.Email, u.Password, u.Role, u.Unit, u.Faculty, u.Dormitory, u.IsActive, u.CreatedUS).Scan(&u.ID)
+	err := db.x.QueryRowxContext(ctx, db.q(`INSERT INTO users (email, password, role, unit, faculty, dormitory, is_active, created_us, council_member_status)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		u.Email, u.Password, u.Role, u.Unit, u.Faculty, u.Dormitory, u.IsActive, u.CreatedUS, u.CouncilStatus).Scan(&u.ID)
 	if isUnique(err) {
 		return User{}, ErrDuplicate
 	}
@@ -98,6 +112,12 @@ func (db *DB) UpgradePassword(ctx context.Context, id int64, old, hash string) e
 // SetRole changes the role of an account.
 func (db *DB) SetRole(ctx context.Context, id int64, role string) error {
 	return db.exec1(ctx, `UPDATE users SET role = ? WHERE id = ?`, role, id)
+}
+
+// SetCouncilStatus changes the council membership of an account (one of
+// CouncilMember, CouncilObserver, CouncilNone).
+func (db *DB) SetCouncilStatus(ctx context.Context, id int64, status string) error {
+	return db.exec1(ctx, `UPDATE users SET council_member_status = ? WHERE id = ?`, status, id)
 }
 
 // SetProfile changes the faculty and dormitory of an account.
