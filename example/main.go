@@ -16,6 +16,10 @@
 //	resetuserpass EMAIL [PASSWORD]
 //	                          set a user's password (prompts when PASSWORD is
 //	                          omitted) and end all their sessions
+//	backup create [--force] | list [--detailed] [--json] | verify NAME |
+//	       restore NAME [--no-confirm] | stats | cleanup
+//	                          backups of the database in SENFI_BACKUP_DIR
+//	                          (aliases backup_db, restore_db, list_backups)
 //	monitor [--interval 60] [--duration 3600] [--save]
 //	                          sample the system, print a table, save CSV/JSON
 //	                          (alias monitor_performance)
@@ -68,6 +72,9 @@ commands:
   migrate                                apply database migrations
   createsuperuser [--email E] [--password P]
   resetuserpass EMAIL [PASSWORD]
+  backup create [--force] | list [--detailed] [--json] | verify NAME
+         | restore NAME [--no-confirm] | stats | cleanup
+         (the original's backup_db, restore_db, list_backups work too)
   monitor [--interval 60] [--duration 3600] [--save]   (alias monitor_performance)
   audit verify [FILE] [--checkpoints FILE]
   version                                print the version
@@ -123,6 +130,17 @@ func (e environment) dispatch() error {
 		return e.createSuperuser(args)
 	case "resetuserpass":
 		return e.resetUserPass(args)
+	case "backup":
+		if len(args) == 0 {
+			return usageError{"backup takes a command: create, list, verify, restore, stats or cleanup"}
+		}
+		return e.backupCmd(args[0], args[1:])
+	case "backup_db":
+		return e.backupCmd("create", args)
+	case "restore_db":
+		return e.backupCmd("restore", args)
+	case "list_backups":
+		return e.backupCmd("list", args)
 	case "audit":
 		return e.auditCmd(args)
 	case "monitor", "monitor_performance":
@@ -191,6 +209,15 @@ func (e environment) serve(args []string) error {
 	defer stop()
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	backupCtx, stopBackups := context.WithCancel(ctx)
+	backupsDone := make(chan struct{})
+	go func() {
+		defer close(backupsDone)
+		if err := a.RunBackups(backupCtx); err != nil && !errors.Is(err, context.Canceled) {
+			fmt.Fprintln(e.stderr, "senfi: automatic backups stopped:", err)
+		}
+	}()
+	stopAll := func() { stopBackups(); <-backupsDone }
 	var metrics *http.Server
 	if cfg.MetricsAddr != "off" {
 		mln, err := listen(cfg.MetricsAddr)
@@ -208,6 +235,7 @@ func (e environment) serve(args []string) error {
 	select {
 	case err := <-errc:
 		_ = srv.Close()
+		stopAll()
 		_ = a.Close(ctx)
 		return err
 	case <-sigCtx.Done():
@@ -220,6 +248,7 @@ func (e environment) serve(args []string) error {
 	if metrics != nil {
 		err = errors.Join(err, metrics.Shutdown(shutdown))
 	}
+	stopAll()
 	return errors.Join(err, a.Close(shutdown))
 }
 
@@ -244,6 +273,10 @@ func (e environment) startupNotes(cfg config.Config) {
 	if cfg.RedisURL == "" {
 		fmt.Fprintln(out, "senfi: rate limits and lockouts are in this process's memory; set SENFI_REDIS_URL to share them between replicas")
 	}
+	if cfg.BackupInterval > 0 {
+		fmt.Fprintf(out, "senfi: automatic backups every %s into %s, keeping %d (SENFI_BACKUP_INTERVAL=0 turns them off)\n", cfg.BackupInterval, cfg.BackupDir, cfg.BackupKeep)
+	}
+	fmt.Fprintf(out, "senfi: security log %s (HMAC-chained; check it with `go run ./example audit verify`)\n", cfg.AuditLog)
 	if cfg.SMTP.Host == "" {
 		fmt.Fprintln(out, "senfi: no SMTP server: mails (verification codes) are printed here; set SENFI_SMTP_HOST to send them")
 	}

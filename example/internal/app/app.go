@@ -36,6 +36,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/senfi-sharif/senfi/audit"
+	"github.com/senfi-sharif/senfi/backup"
 	"github.com/senfi-sharif/senfi/example/internal/api"
 	"github.com/senfi-sharif/senfi/example/internal/config"
 	"github.com/senfi-sharif/senfi/example/internal/data"
@@ -67,6 +68,9 @@ type Options struct {
 	// Event, when set, receives every security event besides the log
 	// (tests).
 	Event api.EventFunc
+	// Progress receives the progress of long backup operations (a bar on
+	// a terminal, plain lines otherwise). Zero value: none.
+	Progress io.Writer
 	// Now is the clock. Zero value: time.Now.
 	Now func() time.Time
 }
@@ -95,6 +99,8 @@ type App struct {
 	// Perf records per-route figures; Sampler samples the system.
 	Perf    *perf.Recorder
 	Sampler *perf.Sampler
+	// Backups manages the database backups (SENFI_BACKUP_DIR).
+	Backups *backup.Manager
 	// Metrics serves Prometheus /metrics; serve it on SENFI_METRICS_ADDR
 	// only, never on the public listener.
 	Metrics http.Handler
@@ -146,6 +152,10 @@ func Open(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		}
 	}
 	if err := a.buildAuth(o); err != nil {
+		_ = a.Close(ctx)
+		return nil, err
+	}
+	if err := a.openBackups(ctx, o.Progress); err != nil {
 		_ = a.Close(ctx)
 		return nil, err
 	}

@@ -84,7 +84,7 @@ func (a *App) buildPerf(mux *http.ServeMux) error {
 	if err := handlers.Register(mux, "/api/performance", head2); err != nil {
 		return err
 	}
-	collector, err := promperf.New(promperf.Options{Recorder: rec, Sampler: sampler})
+	collector, err := promperf.New(promperf.Options{Recorder: rec, Sampler: sampler, ExtraGauges: backupGauges})
 	if err != nil {
 		return err
 	}
@@ -95,10 +95,15 @@ func (a *App) buildPerf(mux *http.ServeMux) error {
 	return nil
 }
 
-// extraFigures are the application's own figures in the system metrics.
-// Issue 9 adds backup health here.
+// extraFigures are the application's own figures in the system metrics:
+// backup health and the mail queue.
 func (a *App) extraFigures(ctx context.Context) map[string]any {
-	return map[string]any{"mail_queue_length": a.queueLen()}
+	m := a.backupFigures()
+	if m == nil {
+		m = map[string]any{}
+	}
+	m["mail_queue_length"] = a.queueLen()
+	return m
 }
 
 func (a *App) queueLen() int {

@@ -101,6 +101,18 @@ type Config struct {
 	Rates map[string]ratelimit.Policy
 	// BackupDir, AuditLog and MetricsAddr: see the contract §2.
 	BackupDir, AuditLog, MetricsAddr string
+	// BackupInterval is the time between automatic backups in serve
+	// (SENFI_BACKUP_INTERVAL, default 24h; 0 turns them off), BackupKeep how
+	// many of the newest are kept (SENFI_BACKUP_KEEP, default 14; the newest
+	// good backup is always kept).
+	BackupInterval time.Duration
+	BackupKeep     int
+	// BackupRecipients encrypt backups with age (SENFI_BACKUP_RECIPIENTS,
+	// comma list of age1... public keys); BackupIdentityFile holds the
+	// matching secret key, needed by verify and restore
+	// (SENFI_BACKUP_IDENTITY_FILE). Keep the identity off the server.
+	BackupRecipients   []string
+	BackupIdentityFile string
 }
 
 // Load reads the configuration; lookup is os.LookupEnv outside tests.
@@ -137,6 +149,21 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	}
 	c.BackupDir = r.path("SENFI_BACKUP_DIR", c.DataDir, "backups")
 	c.AuditLog = r.path("SENFI_AUDIT_LOG", c.DataDir, filepath.Join("logs", "security.log"))
+	c.BackupInterval = r.duration("SENFI_BACKUP_INTERVAL", 24*time.Hour)
+	if c.BackupInterval < 0 || (c.BackupInterval > 0 && c.BackupInterval < time.Minute) {
+		r.fail("SENFI_BACKUP_INTERVAL", "%s must be 0 (off) or at least 1m", c.BackupInterval)
+	}
+	if v := r.str("SENFI_BACKUP_KEEP", "", "14"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 10000 {
+			r.fail("SENFI_BACKUP_KEEP", "%q must be a number from 1 to 10000", v)
+		}
+		c.BackupKeep = n
+	}
+	c.BackupRecipients = splitList(r.str("SENFI_BACKUP_RECIPIENTS", "", ""))
+	if v := r.str("SENFI_BACKUP_IDENTITY_FILE", "", ""); v != "" {
+		c.BackupIdentityFile = v
+	}
 	c.MetricsAddr = r.str("SENFI_METRICS_ADDR", "", "127.0.0.1:9100")
 	if c.MetricsAddr != "off" {
 		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
