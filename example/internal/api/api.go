@@ -392,10 +392,21 @@ func (s *Server) event(r *http.Request, name, outcome string, attrs ...slog.Attr
 func timeJSON(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 // ForbiddenHandler is the jwtauth ErrorHandler the app installs: 403 in the
-// original's Persian words, every other failure as jwtauth writes it.
-func ForbiddenHandler(realm string) func(http.ResponseWriter, *http.Request, error) {
+// original's Persian words, every other failure as jwtauth writes it. report,
+// when set, is told about every refusal except a request without any token
+// (the app records authz_fail and authn_token_invalid events).
+func ForbiddenHandler(realm string, report func(r *http.Request, name string, attrs ...slog.Attr)) func(http.ResponseWriter, *http.Request, error) {
 	return func(w http.ResponseWriter, r *http.Request, err error) {
-		if jwtauth.StatusCode(err) == http.StatusForbidden {
+		status := jwtauth.StatusCode(err)
+		if report != nil {
+			switch {
+			case status == http.StatusForbidden:
+				report(r, EvAuthzFail, slog.String("route", r.URL.Path))
+			case status == http.StatusUnauthorized && !errors.Is(err, jwtauth.ErrNoToken):
+				report(r, EvTokenInvalid, slog.String("token", "access"), slog.String("reason", tokenReason(err)))
+			}
+		}
+		if status == http.StatusForbidden {
 			fail(w, r, http.StatusForbidden, msgForbidden)
 			return
 		}

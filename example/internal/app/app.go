@@ -201,7 +201,11 @@ func (a *App) buildAuth(o Options) error {
 		// The frontend may fire two refreshes at once from two tabs.
 		ReuseGrace:   0,
 		Store:        store,
-		ErrorHandler: api.ForbiddenHandler("api"),
+		ErrorHandler: api.ForbiddenHandler("api", func(r *http.Request, name string, attrs ...slog.Attr) {
+			if a.event != nil {
+				a.event(r, name, "failure", attrs...)
+			}
+		}),
 		OnStoreError: func(ctx context.Context, err error) {
 			a.log.ErrorContext(ctx, "jwtauth store failure", "err", err)
 		},
