@@ -18,7 +18,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/senfi-sharif/senfi/backup"
-	"github.com/senfi-sharif/senfi/example/internal/app"
 )
 
 // backupCmd: backup create [--force] | list [--detailed] [--json] |
@@ -51,16 +50,13 @@ func (e environment) backupCmd(sub string, args []string) error {
 	default:
 		return usageError{fmt.Sprintf("unknown backup command %q: use create, list, verify, restore, stats or cleanup", sub)}
 	}
-	cfg, err := e.config()
-	if err != nil {
-		return err
-	}
 	ctx := context.Background()
-	a, err := app.Open(ctx, cfg, app.Options{Logger: e.logger(), Stdout: e.stdout, Progress: e.stderr})
+	a, err := e.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer a.Close(ctx)
+	cfg := a.Config
 	m := a.Backups
 	switch sub {
 	case "create":

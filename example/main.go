@@ -155,6 +155,16 @@ func (e environment) dispatch() error {
 	return usageError{fmt.Sprintf("unknown command %q", cmd)}
 }
 
+// open loads the configuration and opens the database (migrated), the
+// token store and the backup manager, for the maintenance commands.
+func (e environment) open(ctx context.Context) (*app.App, error) {
+	cfg, err := e.config()
+	if err != nil {
+		return nil, err
+	}
+	return app.Open(ctx, cfg, app.Options{Logger: e.logger(), Stdout: e.stdout, Progress: e.stderr})
+}
+
 func (e environment) config() (config.Config, error) {
 	return config.Load(e.lookup)
 }
@@ -290,12 +300,8 @@ func (e environment) migrate(args []string) error {
 	if err := noArgs("migrate", args); err != nil {
 		return err
 	}
-	cfg, err := e.config()
-	if err != nil {
-		return err
-	}
 	ctx := context.Background()
-	a, err := app.Open(ctx, cfg, app.Options{Logger: e.logger()})
+	a, err := e.open(ctx)
 	if err != nil {
 		return err
 	}
@@ -316,12 +322,8 @@ func (e environment) createSuperuser(args []string) error {
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		return usageError{"createsuperuser takes --email and --password"}
 	}
-	cfg, err := e.config()
-	if err != nil {
-		return err
-	}
 	ctx := context.Background()
-	a, err := app.Open(ctx, cfg, app.Options{Logger: e.logger()})
+	a, err := e.open(ctx)
 	if err != nil {
 		return err
 	}
@@ -363,12 +365,8 @@ func (e environment) resetUserPass(args []string) error {
 	if len(args) < 1 || len(args) > 2 {
 		return usageError{"resetuserpass takes EMAIL and an optional PASSWORD"}
 	}
-	cfg, err := e.config()
-	if err != nil {
-		return err
-	}
 	ctx := context.Background()
-	a, err := app.Open(ctx, cfg, app.Options{Logger: e.logger()})
+	a, err := e.open(ctx)
 	if err != nil {
 		return err
 	}

@@ -109,17 +109,26 @@ func (s *Server) checkEmailInput(w http.ResponseWriter, r *http.Request, email s
 	return false
 }
 
-// POST /api/auth/check-email
-func (s *Server) checkEmail(w http.ResponseWriter, r *http.Request) {
+// decodeEmail reads a body of {email}, normalized; an empty address is 400.
+func decodeEmail(w http.ResponseWriter, r *http.Request) (string, bool) {
 	var in struct {
 		Email string `json:"email"`
 	}
 	if !decode(w, r, &in, false) {
-		return
+		return "", false
 	}
 	email := normalizeEmail(in.Email)
 	if email == "" {
 		fail(w, r, http.StatusBadRequest, "Email is required", fieldErr("email", "required"))
+		return "", false
+	}
+	return email, true
+}
+
+// POST /api/auth/check-email
+func (s *Server) checkEmail(w http.ResponseWriter, r *http.Request) {
+	email, ok := decodeEmail(w, r)
+	if !ok {
 		return
 	}
 	if !validEmail(email) || !s.allowedDomain(email) {
@@ -671,15 +680,8 @@ func (s *Server) setPassword(w http.ResponseWriter, r *http.Request, u data.User
 
 // POST /api/auth/password-reset/request
 func (s *Server) resetRequest(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Email string `json:"email"`
-	}
-	if !decode(w, r, &in, false) {
-		return
-	}
-	email := normalizeEmail(in.Email)
-	if email == "" {
-		fail(w, r, http.StatusBadRequest, "Email is required", fieldErr("email", "required"))
+	email, ok := decodeEmail(w, r)
+	if !ok {
 		return
 	}
 	if validEmail(email) {
