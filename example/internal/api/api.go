@@ -251,6 +251,7 @@ func (s *Server) routes() {
 	s.Handle("GET /api/user/{id}/signed-campaigns", role(HEAD2...)(http.HandlerFunc(s.userSignatures)))
 
 	s.headRoutes()
+	s.privacyRoutes()
 }
 
 // ---- responses ----

@@ -359,6 +359,9 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, "issue tokens", err)
 		return
 	}
+	if !s.startSession(w, r, u.ID, p) {
+		return
+	}
 	s.event(r, EvTokenCreated, "success", slog.Int64("user_id", u.ID), slog.String("family", p.Family))
 	body := tokenResponse(p, u)
 	body["message"] = "ثبت نام با موفقیت انجام شد و وارد سیستم شدید"
@@ -515,6 +518,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, "issue tokens", err)
 		return
 	}
+	if !s.startSession(w, r, u.ID, p) {
+		return
+	}
 	s.event(r, EvLoginSuccess, "success", slog.Int64("user_id", u.ID), slog.String("family", p.Family), slog.Bool("hash_upgraded", rehash))
 	writeJSON(w, http.StatusOK, tokenResponse(p, u))
 }
@@ -553,6 +559,7 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, http.StatusUnauthorized, "Invalid refresh token")
 		return
 	}
+	s.touchSession(r, p)
 	s.event(r, EvTokenRefreshed, "success", slog.String("family", p.Family))
 	writeJSON(w, http.StatusOK, map[string]any{
 		"success": true, "access_token": p.AccessToken, "token": p.AccessToken,

@@ -186,6 +186,9 @@ func (s *Server) verifyLoginCode(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, "issue tokens", err)
 		return
 	}
+	if !s.startSession(w, r, u.ID, p) {
+		return
+	}
 	s.event(r, EvLoginSuccess, "success", slog.Int64("user_id", u.ID), slog.String("family", p.Family), slog.String("method", "email_code"))
 	body := tokenResponse(p, u)
 	body["message"] = "ورود با موفقیت انجام شد"

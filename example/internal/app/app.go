@@ -110,6 +110,13 @@ type App struct {
 	event   api.EventFunc // set by build; nil during Open
 	log     *slog.Logger
 	closers []func(context.Context) error
+
+	// privacy holds the pseudonymisers (SENFI_LOG_IP_MODE, user IDs) and
+	// the security log the data export reads; auditFile is that log's
+	// file, rotated daily by EnforceRetention.
+	privacy   *api.Privacy
+	auditFile *audit.FileSink
+	now       func() time.Time
 }
 
 // Open connects to the database (and Redis) and applies the migrations; it
@@ -119,7 +126,10 @@ func Open(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	a := &App{Config: cfg, log: o.Logger}
+	a := &App{Config: cfg, log: o.Logger, now: o.Now}
+	if a.now == nil {
+		a.now = time.Now
+	}
 	target, err := data.ParseURL(cfg.DatabaseURL, cfg.DataDir)
 	if err != nil {
 		return nil, fmt.Errorf("SENFI_DATABASE_URL: %w", err)
@@ -192,6 +202,11 @@ func (a *App) buildAuth(o Options) error {
 		a.closers = append(a.closers, func(context.Context) error { cancel(); <-stop; return nil })
 		store = s
 	}
+	// The sessions table follows every revocation (GET /api/auth/sessions).
+	store, err := api.SessionStore(store, a.DB)
+	if err != nil {
+		return err
+	}
 	auth, err := jwtauth.New(jwtauth.Options{
 		Keys:       []jwtauth.Key{{ID: "senfi-1", Algorithm: jwtauth.HS256, Secret: derive(cfg.Secret, "jwt")}},
 		Issuer:     "senfi",
@@ -199,8 +214,8 @@ func (a *App) buildAuth(o Options) error {
 		AccessTTL:  cfg.AccessTTL,
 		RefreshTTL: cfg.RefreshTTL,
 		// The frontend may fire two refreshes at once from two tabs.
-		ReuseGrace:   0,
-		Store:        store,
+		ReuseGrace: 0,
+		Store:      store,
 		ErrorHandler: api.ForbiddenHandler("api", func(r *http.Request, name string, attrs ...slog.Attr) {
 			if a.event != nil {
 				a.event(r, name, "failure", attrs...)
@@ -243,11 +258,12 @@ func userKey(r *http.Request) (string, bool) {
 var failClosed = map[string]bool{
 	"LOGIN": true, "REGISTER": true, "SEND_CODE": true, "SEND_CODE_EMAIL": true,
 	"VERIFY_CODE": true, "PASSWORD_RESET": true, "CHANGE_PASSWORD": true,
-	"SEND_MOBILE_CODE": true, "VERIFY_MOBILE_CODE": true,
+	"SEND_MOBILE_CODE": true, "VERIFY_MOBILE_CODE": true, "DELETE_ACCOUNT": true,
 }
 
 // userLimits are keyed by the authenticated user.
-var userLimits = map[string]bool{"SUBMIT": true, "SIGN": true, "CHANGE_PASSWORD": true, "POLL_CREATE": true, "VOTE": true, "BLOG_CREATE": true}
+var userLimits = map[string]bool{"SUBMIT": true, "SIGN": true, "CHANGE_PASSWORD": true, "POLL_CREATE": true, "VOTE": true, "BLOG_CREATE": true,
+	"EXPORT": true, "DELETE_ACCOUNT": true}
 
 // New builds the whole application.
 func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
@@ -267,6 +283,9 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 
 func (a *App) build(o Options) error {
 	cfg := a.Config
+	if err := a.buildPrivacy(); err != nil {
+		return err
+	}
 	if err := a.buildAudit(o); err != nil {
 		return err
 	}
@@ -387,12 +406,14 @@ func (a *App) build(o Options) error {
 		a.Audit.Requests,
 		a.Audit.Recover,
 		withRequest,
+		a.privacy.Handler,
 		guard.Handler,
 		global.Handler,
 		a.Auth.Authenticate,
-		reportUser,
+		a.reportUser,
 	).Then(reportRoute(methodAware(srv.Mux())))
 	a.ConnContext = guard.ConnContext
+	a.startRetention()
 	return nil
 }
 
@@ -446,10 +467,10 @@ func requestFromContext(ctx context.Context) *http.Request {
 }
 
 // eventFunc is where security events go: the audit log (and o.Event in
-// tests).
+// tests). A user_id attribute reaches the log as the user's pseudonym.
 func (a *App) eventFunc(extra api.EventFunc) api.EventFunc {
 	return func(r *http.Request, name, outcome string, attrs ...slog.Attr) {
-		a.Audit.Log(r.Context(), audit.Event(name), audit.Outcome(outcome), attrs...)
+		a.Audit.Log(r.Context(), audit.Event(name), audit.Outcome(outcome), a.pseudonymise(attrs)...)
 		if extra != nil {
 			extra(r, name, outcome, attrs...)
 		}

@@ -1,8 +1,15 @@
 package app
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
+	"net/netip"
+	"os"
 	"strings"
 	"time"
 
@@ -11,7 +18,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/senfi-sharif/senfi/audit"
+	"github.com/senfi-sharif/senfi/backup"
 	"github.com/senfi-sharif/senfi/example/internal/api"
+	"github.com/senfi-sharif/senfi/internal/clientip"
 	"github.com/senfi-sharif/senfi/jwtauth"
 	"github.com/senfi-sharif/senfi/perf"
 	"github.com/senfi-sharif/senfi/perf/promperf"
@@ -27,6 +36,7 @@ func (a *App) buildAudit(o Options) error {
 	if err != nil {
 		return err
 	}
+	a.auditFile = file
 	chained, err := audit.NewChain(file, audit.ChainOptions{
 		Key:                AuditKey(a.Config.Secret),
 		Name:               "security",
@@ -39,11 +49,16 @@ func (a *App) buildAudit(o Options) error {
 	}
 	log, err := audit.New(audit.Options{
 		Sinks: []audit.Sink{chained},
+		// Users by pseudonym, never by address; client addresses as
+		// SENFI_LOG_IP_MODE says (truncated to the network by default).
 		User: func(ctx context.Context) (string, string) {
 			if c, ok := jwtauth.FromContext(ctx); ok {
-				return c.Subject, ""
+				return a.privacy.User(c.Subject), ""
 			}
 			return "", ""
+		},
+		ClientIP: func(r *http.Request) netip.Addr {
+			return a.privacy.IP.Addr(clientip.FromRequest(r))
 		},
 		SkipPaths: []string{"/health", "/health/", "/healthz", "/readyz"},
 		Now:       o.Now,
@@ -114,15 +129,161 @@ func (a *App) queueLen() int {
 }
 
 // reportUser tells the request log and the recorder who the authenticated
-// user is (they run outside authentication). No allocation.
-func reportUser(next http.Handler) http.Handler {
+// user is (they run outside authentication), by pseudonym.
+func (a *App) reportUser(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if c, ok := jwtauth.FromContext(r.Context()); ok {
-			audit.SetUser(w, c.Subject, "")
-			perf.SetUser(w, c.Subject)
+			ref := a.privacy.User(c.Subject)
+			audit.SetUser(w, ref, "")
+			perf.SetUser(w, ref)
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// buildPrivacy makes the pseudonymisers: client addresses per
+// SENFI_LOG_IP_MODE, user IDs as HMACs under a key derived from the secret
+// (UserPseudonym computes one for a search of the log).
+func (a *App) buildPrivacy() error {
+	ip, err := api.NewIPPseudonymiser(a.Config.LogIPMode, derive(a.Config.Secret, "log-ip"))
+	if err != nil {
+		return fmt.Errorf("SENFI_LOG_IP_MODE: %w", err)
+	}
+	user, err := api.UserPseudonym(derive(a.Config.Secret, "user-pseudonym"))
+	if err != nil {
+		return err
+	}
+	a.privacy = &api.Privacy{IP: ip, User: user, AuditLog: a.Config.AuditLog}
+	return nil
+}
+
+// UserPseudonym is the pseudonymous ID under which the security log names
+// user id (decimal), for an operator searching the log for one account.
+func UserPseudonym(secret []byte, id string) string {
+	f, err := api.UserPseudonym(derive(secret, "user-pseudonym"))
+	if err != nil {
+		return ""
+	}
+	return f(id)
+}
+
+// pseudonymise replaces the value of a user_id attribute by its pseudonym
+// (copying attrs only when there is one).
+func (a *App) pseudonymise(attrs []slog.Attr) []slog.Attr {
+	for i, at := range attrs {
+		if at.Key != audit.KeyUserID {
+			continue
+		}
+		out := append([]slog.Attr(nil), attrs...)
+		out[i] = slog.String(audit.KeyUserID, a.privacy.User(at.Value.Resolve().String()))
+		return out
+	}
+	return attrs
+}
+
+// retentionInterval is how often EnforceRetention runs in a server.
+const retentionInterval = time.Hour
+
+// startRetention runs EnforceRetention now and every retentionInterval
+// until Close.
+func (a *App) startRetention() {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(retentionInterval)
+		defer t.Stop()
+		for {
+			if err := a.EnforceRetention(ctx); err != nil && ctx.Err() == nil {
+				a.log.ErrorContext(ctx, "retention", "err", err)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	a.closers = append(a.closers, func(context.Context) error { cancel(); <-done; return nil })
+}
+
+// EnforceRetention applies the retention settings once: expired sessions,
+// verification codes and "address verified" marks are deleted; the security log is rotated when its oldest record is a day
+// old, and rotated files whose newest record is older than
+// SENFI_AUDIT_RETENTION_DAYS are deleted (so no record outlives the period
+// by more than a day); backups older than SENFI_BACKUP_RETENTION_DAYS are
+// deleted, except the newest good one. A server runs it hourly.
+func (a *App) EnforceRetention(ctx context.Context) error {
+	var errs []error
+	if _, err := a.DB.SweepSessions(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("sweep sessions: %w", err))
+	}
+	if err := a.DB.SweepCodes(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("sweep verification codes: %w", err))
+	}
+	errs = append(errs, a.auditRetention())
+	if a.Backups != nil {
+		age := time.Duration(a.Config.BackupRetentionDays) * 24 * time.Hour
+		if _, err := a.Backups.Cleanup(ctx, backup.Retention{MaxAge: age}); err != nil {
+			errs = append(errs, fmt.Errorf("backup retention: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// auditRetention rotates and prunes the security log (EnforceRetention).
+func (a *App) auditRetention() error {
+	if a.auditFile == nil {
+		return nil
+	}
+	now := a.now()
+	path := a.Config.AuditLog
+	if t, ok := firstRecordTime(path); ok && now.Sub(t) >= 24*time.Hour {
+		if err := a.auditFile.Rotate(); err != nil {
+			return fmt.Errorf("rotate the security log: %w", err)
+		}
+	}
+	files, err := audit.LogFiles(path)
+	if err != nil {
+		return err
+	}
+	limit := now.Add(-time.Duration(a.Config.AuditRetentionDays) * 24 * time.Hour)
+	var errs []error
+	for _, f := range files {
+		if f == path {
+			continue // the active file: rotated above once a day old
+		}
+		st, err := os.Stat(f)
+		if err != nil || !st.ModTime().Before(limit) {
+			continue
+		}
+		if err := os.Remove(f); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		a.log.Info("security log file removed by retention", "file", f, "retention_days", a.Config.AuditRetentionDays)
+	}
+	return errors.Join(errs...)
+}
+
+// firstRecordTime reads the time of the first record of a log file.
+func firstRecordTime(path string) (time.Time, bool) {
+	f, err := os.Open(path)
+	if err != nil {
+		return time.Time{}, false
+	}
+	defer f.Close()
+	line, err := bufio.NewReaderSize(f, 4096).ReadSlice('\n')
+	if err != nil {
+		return time.Time{}, false
+	}
+	var rec struct {
+		Time time.Time `json:"time"`
+	}
+	if json.Unmarshal(line, &rec) != nil || rec.Time.IsZero() {
+		return time.Time{}, false
+	}
+	return rec.Time, true
 }
 
 // reportRoute tells the request log and the recorder which route served

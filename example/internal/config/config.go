@@ -47,6 +47,10 @@ var DefaultRates = map[string]string{
 	"POLL_CREATE":        "2/h",
 	"VOTE":               "5/m",
 	"BLOG_CREATE":        "2/h",
+	// Privacy (issue 11), per user: the data export reads the whole
+	// security log; account deletion checks a password.
+	"EXPORT":         "3/h",
+	"DELETE_ACCOUNT": "5/h",
 }
 
 // SMTP is the outgoing mail server. Host empty means no server: development
@@ -113,6 +117,21 @@ type Config struct {
 	// (SENFI_BACKUP_IDENTITY_FILE). Keep the identity off the server.
 	BackupRecipients   []string
 	BackupIdentityFile string
+
+	// LogIPMode is how client addresses are written to the security log
+	// and the sessions table (SENFI_LOG_IP_MODE): "truncate" (default: the
+	// /24 network of an IPv4 address, the /48 of an IPv6 one), "hmac" (a
+	// keyed hash, linkable but not readable without the secret) or "full".
+	LogIPMode string
+	// AuditRetentionDays is how long security-log records are kept
+	// (SENFI_AUDIT_RETENTION_DAYS, default 180): the log is rotated daily
+	// and rotated files whose newest record is older are deleted.
+	AuditRetentionDays int
+	// BackupRetentionDays caps the age of backups
+	// (SENFI_BACKUP_RETENTION_DAYS, default 30), on top of SENFI_BACKUP_KEEP:
+	// older backups are deleted, except the newest good one. A deleted
+	// account survives in backups at most this long.
+	BackupRetentionDays int
 }
 
 // Load reads the configuration; lookup is os.LookupEnv outside tests.
@@ -164,6 +183,14 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	if v := r.str("SENFI_BACKUP_IDENTITY_FILE", "", ""); v != "" {
 		c.BackupIdentityFile = v
 	}
+	c.LogIPMode = r.str("SENFI_LOG_IP_MODE", "", "truncate")
+	switch c.LogIPMode {
+	case "truncate", "hmac", "full":
+	default:
+		r.fail("SENFI_LOG_IP_MODE", "%q must be truncate, hmac or full", c.LogIPMode)
+	}
+	c.AuditRetentionDays = r.days("SENFI_AUDIT_RETENTION_DAYS", 180)
+	c.BackupRetentionDays = r.days("SENFI_BACKUP_RETENTION_DAYS", 30)
 	c.MetricsAddr = r.str("SENFI_METRICS_ADDR", "", "127.0.0.1:9100")
 	if c.MetricsAddr != "off" {
 		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
@@ -390,6 +417,17 @@ func (r *reader) boolean(name string, def bool) bool {
 	}
 	r.fail(name, "%q is not a boolean (use true or false)", v)
 	return def
+}
+
+// days reads a retention period in whole days, 1 to 3650.
+func (r *reader) days(name string, def int) int {
+	v := r.str(name, "", strconv.Itoa(def))
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 3650 {
+		r.fail(name, "%q must be a number of days from 1 to 3650", v)
+		return def
+	}
+	return n
 }
 
 func (r *reader) duration(name string, def time.Duration) time.Duration {
