@@ -1,0 +1,224 @@
+package chain
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/senfi-sharif/senfi/perf"
+)
+
+const testOrigin = "http://localhost:3000"
+
+func testOptions(t *testing.T) Options {
+	return Options{
+		Hosts:  []string{"api.example.com"},
+		Origin: testOrigin,
+		Secret: NewSecret(),
+		Dir:    t.TempDir(),
+	}
+}
+
+func newTestSenfi(t *testing.T, o Options) *Senfi {
+	t.Helper()
+	s, err := NewSenfi(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// withSQLite returns o with revocation in SQLite, in a directory of its
+// own.
+func withSQLite(t *testing.T, o Options) Options {
+	o.Dir, o.SQLite = t.TempDir(), true
+	return o
+}
+
+// get serves a cross-origin GET of Path for host through h, with the token
+// when it is not empty.
+func get(h http.Handler, host, token string) Answer {
+	r := httptest.NewRequest(http.MethodGet, "http://"+host+Path, nil)
+	r.Header.Set("Origin", testOrigin)
+	if token != "" {
+		r.Header.Set("Authorization", "Bearer "+token)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	return Answer{Status: rec.Code, Header: rec.Header(), Body: rec.Body.String()}
+}
+
+func TestChainsAnswerAsExpected(t *testing.T) {
+	ctx := context.Background()
+	o := testOptions(t)
+	s := newTestSenfi(t, o)
+	token, err := s.Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqlSenfi := newTestSenfi(t, withSQLite(t, o))
+	peers, err := Peers(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		h    http.Handler
+		want Expect
+	}{
+		{Bare(), ExpectBare},
+		{s.Handler(), ExpectSenfi},
+		{sqlSenfi.Handler(), ExpectSenfi},
+		{peers, ExpectPeers},
+	} {
+		host := o.Hosts[0]
+		if err := tc.want.Check(get(tc.h, host, token), get(tc.h, host, "")); err != nil {
+			t.Error(err)
+		}
+		if tc.want.Name == "bare" {
+			continue
+		}
+		// unrolled/secure's default answer to a bad Host is 500.
+		wantHost := map[bool]int{false: http.StatusBadRequest, true: http.StatusInternalServerError}[tc.want.Name == "peers"]
+		if a := get(tc.h, "evil.example", token); a.Status != wantHost {
+			t.Errorf("%s: a request for another host got %d, want %d", tc.want.Name, a.Status, wantHost)
+		}
+		if a := get(tc.h, host, token+"x"); a.Status != http.StatusUnauthorized {
+			t.Errorf("%s: a request with a forged token got %d, want 401", tc.want.Name, a.Status)
+		}
+	}
+}
+
+func TestHeaderFloorSendsTheChainsHeaders(t *testing.T) {
+	o := testOptions(t)
+	s := newTestSenfi(t, o)
+	token, err := s.Token(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest(http.MethodGet, "http://"+o.Hosts[0]+Path, nil)
+	r.Header.Set("Origin", testOrigin)
+	r.Header.Set("Authorization", "Bearer "+token)
+	want := ResponseHeader(s.Handler(), r)
+	if len(want) < 15 {
+		t.Fatalf("the chain answered with only %d header fields: %v", len(want), want)
+	}
+	floor := HeaderFloor(want)
+	if err := ExpectHeaders.Check(get(floor, o.Hosts[0], ""), get(floor, o.Hosts[0], "")); err != nil {
+		t.Fatal(err)
+	}
+	if got := ResponseHeader(floor, r); len(got) != len(want) {
+		t.Errorf("the floor sends %v, the chain %v", got, want)
+	}
+}
+
+func TestSenfiChecksRevocationOnEveryRequest(t *testing.T) {
+	ctx := context.Background()
+	o := testOptions(t)
+	s := newTestSenfi(t, o)
+	for name, c := range map[string]*Senfi{"memory": s, "sqlite": newTestSenfi(t, withSQLite(t, o))} {
+		token, err := c.Token(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a := get(c.Handler(), o.Hosts[0], token); a.Status != http.StatusOK {
+			t.Fatalf("%s: before revocation: status %d", name, a.Status)
+		}
+		if err := c.Auth.RevokeSubject(ctx, Subject); err != nil {
+			t.Fatal(err)
+		}
+		if a := get(c.Handler(), o.Hosts[0], token); a.Status != http.StatusUnauthorized {
+			t.Errorf("%s: a revoked (cached) token got %d, want 401", name, a.Status)
+		}
+	}
+}
+
+func TestSenfiLogsAndMeasuresEveryRequest(t *testing.T) {
+	o := testOptions(t)
+	s, err := NewSenfi(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := s.Token(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 25
+	for range n {
+		if a := get(s.Handler(), o.Hosts[0], token); a.Status != http.StatusOK {
+			t.Fatalf("status %d", a.Status)
+		}
+	}
+	st, err := s.Perf.Endpoint(Pattern, perf.SinceStart)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Count != n || st.ByClass[2] != n {
+		t.Errorf("perf counted %d requests (%d 2xx) under %s, want %d", st.Count, st.ByClass[2], Pattern, n)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := s.VerifyLog(o.Secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Records != n || rep.CheckpointsMatched == 0 {
+		t.Errorf("security log: %v; want %d records and the closing checkpoint", rep, n)
+	}
+	if _, err := s.VerifyLog(NewSecret()); err == nil {
+		t.Error("the security log verified under another key")
+	}
+}
+
+func TestUptoAddsLayersInOrder(t *testing.T) {
+	o := testOptions(t)
+	s := newTestSenfi(t, o)
+	var names []string
+	for _, l := range s.Layers() {
+		names = append(names, l.Name)
+	}
+	want := "clientip perf problem audit recover request secure ratelimit jwtauth report"
+	if got := strings.Join(names, " "); got != want {
+		t.Fatalf("layers %q, want %q", got, want)
+	}
+	for n := 0; n <= len(names)+1; n++ {
+		a := get(s.Upto(n), o.Hosts[0], "")
+		authenticated := n > 8 // jwtauth is the ninth layer
+		if want := map[bool]int{false: http.StatusOK, true: http.StatusUnauthorized}[authenticated]; a.Status != want {
+			t.Errorf("Upto(%d), anonymous: status %d, want %d", n, a.Status, want)
+		}
+		if got, want := a.Header.Get("X-Request-Id") != "", n >= 4; got != want {
+			t.Errorf("Upto(%d): X-Request-Id present %v, want %v", n, got, want)
+		}
+		if got, want := a.Header.Get("X-Frame-Options") != "", n >= 7; got != want {
+			t.Errorf("Upto(%d): X-Frame-Options present %v, want %v", n, got, want)
+		}
+	}
+}
+
+func TestOptionsAreValidated(t *testing.T) {
+	good := testOptions(t)
+	for name, edit := range map[string]func(*Options){
+		"no hosts":     func(o *Options) { o.Hosts = nil },
+		"no origin":    func(o *Options) { o.Origin = "" },
+		"short secret": func(o *Options) { o.Secret = []byte("short") },
+		"limit":        func(o *Options) { o.Limit = DefaultLimit + 1 },
+		"no dir":       func(o *Options) { o.Dir = "" },
+	} {
+		o := good
+		edit(&o)
+		if s, err := NewSenfi(o); err == nil {
+			_ = s.Close()
+			t.Errorf("%s: NewSenfi accepted %+v", name, o)
+		}
+		if name == "no dir" {
+			continue // the peers write no log
+		}
+		if _, err := Peers(o); err == nil {
+			t.Errorf("%s: Peers accepted the options", name)
+		}
+	}
+}
