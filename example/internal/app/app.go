@@ -382,6 +382,9 @@ func (a *App) build(o Options) error {
 	}
 	a.API = srv
 	a.routes(srv.Mux())
+	if err := a.mountDocs(srv.Mux()); err != nil {
+		return err
+	}
 
 	guard, err := secure.New(cfg.Secure)
 	if err != nil {
@@ -489,7 +492,7 @@ func (a *App) routes(mux *http.ServeMux) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "OK")
 	}
-	mux.HandleFunc("GET /health/", ok)
+	mux.HandleFunc("GET /health/{$}", ok)
 	mux.HandleFunc("GET /health", ok)
 	mux.HandleFunc("GET /healthz", ok)
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {

@@ -210,6 +210,11 @@ func (r resp) str(k string) string { s, _ := r.JSON[k].(string); return s }
 // num returns a top-level number member.
 func (r resp) num(k string) int64 { f, _ := r.JSON[k].(float64); return int64(f) }
 
+// responseHook, when set, is called with every exchange callWith makes
+// (the request as sent, the response, its body). openapi_test.go sets it to
+// validate every response of the suite against the OpenAPI document.
+var responseHook func(t *testing.T, method, path string, req *http.Request, res *http.Response, body []byte)
+
 // call sends a request. body may be nil, a string (sent as is) or a value
 // (JSON-encoded); token, when set, is sent as a Bearer token.
 func (s *server) call(method, path, token string, body any) resp {
@@ -270,6 +275,9 @@ func (s *server) callWith(method, path, token string, body any, hdr map[string]s
 		assert.Equal(s.t, false, out.JSON["success"], "%s %s: %s", method, path, raw)
 		assert.NotEmpty(s.t, out.JSON["detail"], "%s %s: %s", method, path, raw)
 		assert.Equal(s.t, reqID, out.JSON["request_id"], "%s %s: the problem quotes the request ID", method, path)
+	}
+	if responseHook != nil {
+		responseHook(s.t, method, path, req, res, raw)
 	}
 	return out
 }

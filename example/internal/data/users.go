@@ -90,10 +90,11 @@ func (db *DB) EmailExists(ctx context.Context, email string) (bool, error) {
 	return n > 0, err
 }
 
-// ListUsers returns every account, newest first.
+// ListUsers returns every account, newest first, without the neutral
+// "deleted user" account that holds deleted users' public artefacts.
 func (db *DB) ListUsers(ctx context.Context) ([]User, error) {
 	users := []User{}
-	err := db.x.SelectContext(ctx, &users, `SELECT `+userCols+` FROM users ORDER BY id DESC`)
+	err := db.x.SelectContext(ctx, &users, db.q(`SELECT `+userCols+` FROM users WHERE id <> ? ORDER BY id DESC`), DeletedUserID)
 	return users, err
 }
 
