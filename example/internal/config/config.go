@@ -117,6 +117,11 @@ type Config struct {
 	// (SENFI_BACKUP_IDENTITY_FILE). Keep the identity off the server.
 	BackupRecipients   []string
 	BackupIdentityFile string
+	// RedocURL is where the ReDoc page loads its bundle from
+	// (SENFI_REDOC_URL, default ReDoc's CDN); RedocIntegrity its Subresource
+	// Integrity hash (SENFI_REDOC_INTEGRITY, e.g. sha384-...), which pins the
+	// file. The URL is checked when the app starts.
+	RedocURL, RedocIntegrity string
 
 	// LogIPMode is how client addresses are written to the security log
 	// and the sessions table (SENFI_LOG_IP_MODE): "truncate" (default: the
@@ -180,6 +185,8 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 		c.BackupKeep = n
 	}
 	c.BackupRecipients = splitList(r.str("SENFI_BACKUP_RECIPIENTS", "", ""))
+	c.RedocURL = r.str("SENFI_REDOC_URL", "", "")
+	c.RedocIntegrity = r.str("SENFI_REDOC_INTEGRITY", "", "")
 	if v := r.str("SENFI_BACKUP_IDENTITY_FILE", "", ""); v != "" {
 		c.BackupIdentityFile = v
 	}
