@@ -26,16 +26,17 @@
 //     by client IP, user or route, in memory or shared across replicas
 //     through Redis ([github.com/senfi-sharif/senfi/ratelimit/redisstore]),
 //     and login lockout.
-//   - audit: a security event log that drops nothing and can prove it was
-//     not edited, request logging and panic recovery.
-//   - perf: per-route latency and error tracking, slow requests, system
-//     metrics, JSON endpoints and Prometheus.
-//   - backup: consistent, verified, crash-safe backups of SQLite and
-//     PostgreSQL.
-//   - example: the whole Senfi backend assembled from the kit.
-//
-// The packages without a link arrive one by one; the list above says where
-// each belongs.
+//   - [github.com/senfi-sharif/senfi/audit]: a security event log that
+//     drops nothing, leaks no secrets and can prove it was not edited (HMAC
+//     chain, Verify), request logging with request IDs, and panic recovery;
+//     an SQL sink in [github.com/senfi-sharif/senfi/audit/sqlsink].
+//   - [github.com/senfi-sharif/senfi/perf]: per-route latency and error
+//     tracking, slow requests, system and cgroup metrics, JSON endpoints, a
+//     dashboard, and Prometheus ([github.com/senfi-sharif/senfi/perf/promperf]).
+//   - [github.com/senfi-sharif/senfi/backup]: consistent, verified,
+//     crash-safe backups of SQLite and PostgreSQL.
+//   - example (a command, not a library): the whole Senfi backend assembled
+//     from the kit.
 //
 // # Composing a chain
 //
@@ -51,9 +52,11 @@
 //		log.Fatal(err)
 //	}
 //	chain := alice.New(
-//		guard.ClientIP, // client IP behind trusted proxies
-//		// perf recorder, audit request log and panic recovery
-//		guard.Handler, // headers, hosts, HTTPS, CORS, body limits
+//		guard.ClientIP,   // client IP behind trusted proxies
+//		rec.Handler,      // perf: per-route figures
+//		log.Requests,     // audit: request log and request IDs
+//		log.Recover,      // audit: panics become a 500 problem
+//		guard.Handler,    // headers, hosts, HTTPS, CORS, body limits
 //		limiter.Handler,   // rate limits by client IP
 //		auth.Authenticate, // JWT access tokens, revocation checked
 //	)
