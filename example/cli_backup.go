@@ -107,14 +107,22 @@ func (e environment) backupCmd(sub string, args []string) error {
 		}
 		return nil
 	case "cleanup":
+		// The same two rules the server applies: the newest
+		// SENFI_BACKUP_KEEP, and nothing older than
+		// SENFI_BACKUP_RETENTION_DAYS (the newest good backup always stays).
 		removed, err := m.Cleanup(ctx, backup.Retention{KeepLast: cfg.BackupKeep})
 		if err != nil {
 			return err
 		}
+		old, err := m.Cleanup(ctx, backup.Retention{MaxAge: time.Duration(cfg.BackupRetentionDays) * 24 * time.Hour})
+		if err != nil {
+			return err
+		}
+		removed = append(removed, old...)
 		for _, r := range removed {
 			fmt.Fprintln(e.stdout, "senfi: removed", r.Name)
 		}
-		fmt.Fprintf(e.stdout, "senfi: %d backup(s) removed; the newest %d are kept (SENFI_BACKUP_KEEP)\n", len(removed), cfg.BackupKeep)
+		fmt.Fprintf(e.stdout, "senfi: %d backup(s) removed; kept the newest %d (SENFI_BACKUP_KEEP), none older than %d days (SENFI_BACKUP_RETENTION_DAYS)\n", len(removed), cfg.BackupKeep, cfg.BackupRetentionDays)
 		return nil
 	}
 	return nil
