@@ -237,7 +237,15 @@ func TestHijackThroughChain(t *testing.T) {
 	for _, how := range []string{"Hijacker", "ResponseController"} {
 		t.Run(how, func(t *testing.T) {
 			l, buf := newBufferLogger(t, audit.Options{})
-			srv := httptest.NewServer(l.Requests(l.Recover(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			// httptest's Close does not wait for handlers of hijacked
+			// connections: wait for the request log to return ourselves.
+			done := make(chan struct{})
+			var logged http.Handler
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				defer close(done)
+				logged.ServeHTTP(w, r)
+			}))
+			logged = l.Requests(l.Recover(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				var conn net.Conn
 				var rw *bufio.ReadWriter
 				var err error
@@ -250,7 +258,7 @@ func TestHijackThroughChain(t *testing.T) {
 				defer conn.Close()
 				_, _ = rw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: test\r\nConnection: Upgrade\r\n\r\nhello")
 				require.NoError(t, rw.Flush())
-			}))))
+			})))
 			defer srv.Close()
 			conn, err := net.Dial("tcp", srv.Listener.Addr().String())
 			require.NoError(t, err)
@@ -260,6 +268,7 @@ func TestHijackThroughChain(t *testing.T) {
 			got, err := io.ReadAll(conn)
 			require.NoError(t, err)
 			assert.True(t, strings.HasSuffix(string(got), "\r\n\r\nhello"), string(got))
+			<-done
 			srv.Close()
 			require.NoError(t, l.Close())
 			recs := records(t, buf.Bytes())
