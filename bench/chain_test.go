@@ -19,7 +19,7 @@ import (
 //   - bare: the mux alone;
 //   - senfi: the example application's full chain (client IP, perf, problem
 //     shape, audit request log to an HMAC-chained file with synchronous
-//     delivery, panic recovery, request in context, secure headers/hosts/
+//     delivery, panic recovery, secure headers/hosts/
 //     CORS, global rate limit in memory, jwtauth with revocation in a
 //     memory store, user and route reporting), see package chain;
 //   - senfi-sqlstore: the same with revocation in SQLite (jwtauth/sqlstore,

@@ -1,6 +1,9 @@
 // Package api serves the Senfi HTTP API of ../shared/spec/senfi-api.md: auth
-// and users (§3), campaigns and signatures (§4), behind the middleware chain
-// that package app builds.
+// and users (§3), campaigns and signatures (§4), the generation B/C routes of
+// the reference's §9 (campaign pages, categories, polls, blog, my-content
+// lists, e-mail-code login, council status; head_routes.go) and the privacy
+// routes (export, account deletion, sessions; privacy.go, sessions.go),
+// behind the middleware chain that package app builds.
 //
 // Handlers share a few rules, kept in this file: every path is served with and
 // without a trailing slash; an {id} that is not a positive 64-bit integer is
@@ -19,14 +22,12 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/senfi-sharif/senfi/example/internal/data"
 	"github.com/senfi-sharif/senfi/example/internal/mail"
-	"github.com/senfi-sharif/senfi/internal/clientip"
 	"github.com/senfi-sharif/senfi/internal/problem"
 	"github.com/senfi-sharif/senfi/jwtauth"
 	"github.com/senfi-sharif/senfi/jwtauth/password"
@@ -122,6 +123,10 @@ type Options struct {
 	EmailDomains []string
 	// CodeKey keys the HMAC under which verification codes are stored.
 	CodeKey []byte
+	// Privacy pseudonymises what sessions, exports and events record.
+	// Zero value: IPs truncated, no user pseudonyms, exports without
+	// security-log events.
+	Privacy *Privacy
 	// Event records security events. Zero value: nothing is recorded.
 	Event EventFunc
 	// Logger receives internal errors (never sent to clients). Zero value:
@@ -150,6 +155,16 @@ func New(o Options) (*Server, error) {
 	}
 	if err := o.Policy.Check(); err != nil {
 		return nil, err
+	}
+	if o.Privacy == nil || o.Privacy.IP == nil {
+		p := defaultPrivacy
+		o.Privacy = &p
+	} else {
+		p := *o.Privacy
+		o.Privacy = &p
+	}
+	if o.Privacy.MaxAuditEvents <= 0 {
+		o.Privacy.MaxAuditEvents = 1000
 	}
 	if o.Event == nil {
 		o.Event = func(*http.Request, string, string, ...slog.Attr) {}
@@ -369,11 +384,6 @@ func hasRole(role string, roles []string) bool {
 		}
 	}
 	return false
-}
-
-// clientAddr is the client address resolved by secure's ClientIP middleware.
-func clientAddr(r *http.Request) netip.Addr {
-	return clientip.FromRequest(r)
 }
 
 // codeHash is the stored form of a verification code.

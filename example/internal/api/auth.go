@@ -15,6 +15,7 @@ import (
 
 	"github.com/senfi-sharif/senfi/example/internal/data"
 	"github.com/senfi-sharif/senfi/example/internal/mail"
+	"github.com/senfi-sharif/senfi/internal/clientip"
 	"github.com/senfi-sharif/senfi/internal/problem"
 	"github.com/senfi-sharif/senfi/jwtauth"
 	"github.com/senfi-sharif/senfi/jwtauth/password"
@@ -442,7 +443,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	ip := clientAddr(r)
+	ip := clientip.FromRequest(r)
 	st, err := s.o.Lockout.Check(ctx, email, ip)
 	if err != nil {
 		s.internal(w, r, "lockout check", err)
@@ -763,7 +764,7 @@ func (s *Server) resetConfirm(w http.ResponseWriter, r *http.Request) {
 	if !s.setPassword(w, r, u, in.NewPassword) {
 		return
 	}
-	if err := s.o.Lockout.Success(ctx, email, clientAddr(r)); err != nil {
+	if err := s.o.Lockout.Success(ctx, email, clientip.FromRequest(r)); err != nil {
 		s.o.Logger.ErrorContext(ctx, "api: lockout reset", "err", err)
 	}
 	s.event(r, EvPasswordReset, "success", slog.Int64("user_id", u.ID))

@@ -9,6 +9,7 @@ import (
 
 	"github.com/senfi-sharif/senfi/example/internal/data"
 	"github.com/senfi-sharif/senfi/example/internal/mail"
+	"github.com/senfi-sharif/senfi/internal/clientip"
 	"github.com/senfi-sharif/senfi/jwtauth"
 	"github.com/senfi-sharif/senfi/ratelimit"
 )
@@ -177,7 +178,7 @@ func (s *Server) verifyLoginCode(w http.ResponseWriter, r *http.Request) {
 		invalid(w, r, "code", msgBadLoginCode)
 		return
 	}
-	if err := s.o.Lockout.Success(ctx, email, clientAddr(r)); err != nil {
+	if err := s.o.Lockout.Success(ctx, email, clientip.FromRequest(r)); err != nil {
 		s.o.Logger.ErrorContext(ctx, "api: lockout success", "err", err)
 	}
 	_ = s.o.DB.TouchLogin(ctx, u.ID)

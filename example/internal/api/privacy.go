@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -171,28 +170,8 @@ type Privacy struct {
 	MaxAuditEvents int
 }
 
-type privacyKey struct{}
-
-// defaultPrivacy applies where no Privacy was installed.
-var defaultPrivacy = &Privacy{IP: &IPPseudonymiser{mode: IPTruncate}}
-
-// Handler makes p reachable from every request it serves.
-func (p *Privacy) Handler(next http.Handler) http.Handler {
-	if p.MaxAuditEvents <= 0 {
-		p.MaxAuditEvents = 1000
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), privacyKey{}, p)))
-	})
-}
-
-// privacyOf returns the Privacy of r's context, or the default.
-func privacyOf(r *http.Request) *Privacy {
-	if p, ok := r.Context().Value(privacyKey{}).(*Privacy); ok && p.IP != nil {
-		return p
-	}
-	return defaultPrivacy
-}
+// defaultPrivacy applies when Options.Privacy is nil.
+var defaultPrivacy = Privacy{IP: &IPPseudonymiser{mode: IPTruncate}}
 
 // SessionIP is p.IP.SessionIP.
 func (p *Privacy) SessionIP(a netip.Addr) string { return p.IP.SessionIP(a) }
@@ -260,7 +239,7 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c, _ := claims(r)
-	p := privacyOf(r)
+	p := s.o.Privacy
 	events, truncated, err := p.auditEvents(strconv.FormatInt(u.ID, 10))
 	if err != nil {
 		s.internal(w, r, "export security log", err)
@@ -493,7 +472,7 @@ func (s *Server) eraseUser(w http.ResponseWriter, r *http.Request, u data.User, 
 	if by == "admin" {
 		// The actor is the admin; the deleted account is named by its
 		// pseudonym only.
-		attrs = append(attrs, slog.String("target_user", privacyOf(r).userRef(u.ID)))
+		attrs = append(attrs, slog.String("target_user", s.o.Privacy.userRef(u.ID)))
 	} else {
 		attrs = append(attrs, slog.Int64(audit.KeyUserID, u.ID))
 	}

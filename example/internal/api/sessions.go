@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/senfi-sharif/senfi/example/internal/data"
+	"github.com/senfi-sharif/senfi/internal/clientip"
 	"github.com/senfi-sharif/senfi/jwtauth"
 )
 
@@ -103,7 +104,7 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, userID int
 	ctx := r.Context()
 	_, err := s.o.DB.CreateSession(ctx, data.Session{
 		Family: p.Family, UserID: userID, ExpiresUS: p.RefreshExpiresAt.UnixMicro(),
-		IP: privacyOf(r).SessionIP(clientAddr(r)), UserAgent: userAgent(r),
+		IP: s.o.Privacy.SessionIP(clientip.FromRequest(r)), UserAgent: userAgent(r),
 	})
 	if err != nil {
 		if rerr := s.o.Auth.Revoke(context.WithoutCancel(ctx), p.Family); rerr != nil {
@@ -118,7 +119,7 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, userID int
 // touchSession records a refresh of p.Family. A failure is logged, not
 // answered: the rotated tokens are valid and the row only lags behind.
 func (s *Server) touchSession(r *http.Request, p jwtauth.Pair) {
-	err := s.o.DB.TouchSession(r.Context(), p.Family, p.RefreshExpiresAt, privacyOf(r).SessionIP(clientAddr(r)), userAgent(r))
+	err := s.o.DB.TouchSession(r.Context(), p.Family, p.RefreshExpiresAt, s.o.Privacy.SessionIP(clientip.FromRequest(r)), userAgent(r))
 	if err != nil {
 		s.o.Logger.ErrorContext(r.Context(), "api: record refresh", "err", err)
 	}

@@ -315,7 +315,7 @@ func (a *App) build(o Options) error {
 			key = ratelimit.KeyByUser(userKey)
 		}
 		l, err := ratelimit.New(ratelimit.Options{
-			Name:     "senfi_" + toLower(name),
+			Name:     "senfi_" + strings.ToLower(name),
 			Policy:   p,
 			Key:      key,
 			Store:    rlStore,
@@ -375,7 +375,7 @@ func (a *App) build(o Options) error {
 		DB: a.DB, Auth: a.Auth, Hasher: a.Hasher, Policy: a.Policy, Lockout: lockout, Limits: limits,
 		Mailer: queue, CheckMail: check, DescribeMailError: mail.Describe,
 		EmailDomains: cfg.EmailDomains, CodeKey: derive(cfg.Secret, "verification-codes"),
-		Event: event, Logger: a.log, Now: o.Now,
+		Privacy: a.privacy, Event: event, Logger: a.log, Now: o.Now,
 	})
 	if err != nil {
 		return err
@@ -408,8 +408,6 @@ func (a *App) build(o Options) error {
 		withProblemShape,
 		a.Audit.Requests,
 		a.Audit.Recover,
-		withRequest,
-		a.privacy.Handler,
 		guard.Handler,
 		global.Handler,
 		a.Auth.Authenticate,
@@ -428,16 +426,6 @@ func mustPolicy(s string) ratelimit.Policy {
 	return p
 }
 
-func toLower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if c >= 'A' && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
-}
-
 // problemShape is the extension every problem body of the app carries: the
 // DRF-era frontend reads "success".
 var problemShape = map[string]any{"success": false}
@@ -450,22 +438,12 @@ func withProblemShape(next http.Handler) http.Handler {
 	})
 }
 
-type reqKey struct{}
-
-// withRequest keeps the request reachable from its context, for callbacks
-// that receive only a context (the lockout's OnLock).
-func withRequest(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r2 := r.WithContext(context.WithValue(r.Context(), reqKey{}, r))
-		next.ServeHTTP(w, r2)
-	})
-}
-
+// requestFromContext gives the callbacks that receive only a context (the
+// lockout's OnLock, jwtauth's OnReuse) a request carrying it, for the event
+// function: the audit log reads the request ID, client and user from the
+// context. Built only when such an event happens.
 func requestFromContext(ctx context.Context) *http.Request {
-	if r, ok := ctx.Value(reqKey{}).(*http.Request); ok {
-		return r.WithContext(ctx)
-	}
-	r, _ := http.NewRequestWithContext(ctx, http.MethodGet, "/", nil)
+	r, _ := http.NewRequestWithContext(ctx, http.MethodPost, "/", nil)
 	return r
 }
 
@@ -563,16 +541,15 @@ func methodAware(mux *http.ServeMux) http.Handler {
 			}
 		}
 		if len(allow) > 0 {
-			w.Header().Set("Allow", joinComma(allow))
-			problem.Write(w, r, problem.New(http.StatusMethodNotAllowed, "method "+r.Method+" is not allowed here; allowed: "+joinComma(allow)))
+			list := strings.Join(allow, ", ")
+			w.Header().Set("Allow", list)
+			problem.Write(w, r, problem.New(http.StatusMethodNotAllowed, "method "+r.Method+" is not allowed here; allowed: "+list))
 			return
 		}
 		problem.Write(w, r, problem.New(http.StatusNotFound, "no API route matches "+r.Method+" "+r.URL.Path))
 	})
 	return mux
 }
-
-func joinComma(v []string) string { return strings.Join(v, ", ") }
 
 func jsonEncode(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)

@@ -3,6 +3,7 @@ package data
 import (
 	"context"
 	"crypto/subtle"
+	"errors"
 	"time"
 )
 
@@ -17,11 +18,7 @@ const (
 
 // ErrCooldown is returned by PutCode when the previous code for the address
 // was sent less than the cooldown ago.
-var ErrCooldown = coolErr{}
-
-type coolErr struct{}
-
-func (coolErr) Error() string { return "data: a code was sent to this address moments ago" }
+var ErrCooldown = errors.New("data: a code was sent to this address moments ago")
 
 // PutCode stores the hash of a new code for (email, purpose), replacing any
 // previous one and resetting its attempt counter, unless the previous code is

@@ -1,5 +1,6 @@
 // Package data is the Senfi backend's storage: users, verification codes,
-// campaigns and signatures in PostgreSQL or SQLite, through sqlx.
+// campaigns and signatures, polls and votes, blog posts, sessions, and the
+// account deletion and export queries, in PostgreSQL or SQLite, through sqlx.
 //
 // The same SQL runs on both engines: placeholders are written as '?' and
 // rebound for PostgreSQL, inserts use RETURNING (PostgreSQL, SQLite 3.35+), and
@@ -11,7 +12,8 @@
 // Invariants that matter for security are constraints, not handler checks:
 // one account per lower-cased e-mail (unique index), one signature per user and
 // campaign (unique constraint: of concurrent sign requests exactly one
-// inserts), status and anonymity from fixed sets (CHECK).
+// inserts), one participation per user and poll, status and anonymity from
+// fixed sets (CHECK).
 package data
 
 import (

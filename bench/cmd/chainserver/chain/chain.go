@@ -7,7 +7,7 @@
 //   - [Senfi]: the same mux behind the full middleware chain of the example
 //     application (example/internal/app), rebuilt from the kit's public
 //     packages in the example's order: secure client IP → perf Recorder →
-//     problem shape → audit Requests → audit Recover → request in context →
+//     problem shape → audit Requests → audit Recover →
 //     secure headers/hosts/CORS → global ratelimit → jwtauth Authenticate →
 //     user and route reported to the outer layers;
 //   - [Peers]: the same mux behind the libraries the kit is compared with:
@@ -280,7 +280,6 @@ func NewSenfi(o Options) (*Senfi, error) {
 		{"problem", withProblemShape},
 		{"audit", s.Audit.Requests},
 		{"recover", s.Audit.Recover},
-		{"request", withRequest},
 		{"secure", s.Guard.Handler},
 		{"ratelimit", s.Limiter.Handler},
 		{"jwtauth", s.Auth.Authenticate},
@@ -409,28 +408,13 @@ func (s *Senfi) VerifyLog(secret []byte) (*audit.Report, error) {
 // problemShape is the extension the example adds to every problem body.
 var problemShape = map[string]any{"success": false}
 
-type reqKey struct{}
-
-// withContext returns the middleware that passes the request on with the
-// context ctx derives from it. The example has two: the problem shape
-// (every layer's problem responses carry "success": false) and the request
-// in its own context (for callbacks that receive only a context).
-func withContext(ctx func(r *http.Request) context.Context) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			next.ServeHTTP(w, r.WithContext(ctx(r)))
-		})
-	}
+// withProblemShape makes every layer's problem responses carry
+// "success": false, as the example does.
+func withProblemShape(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(problem.WithExtensions(r.Context(), problemShape)))
+	})
 }
-
-var (
-	withProblemShape = withContext(func(r *http.Request) context.Context {
-		return problem.WithExtensions(r.Context(), problemShape)
-	})
-	withRequest = withContext(func(r *http.Request) context.Context {
-		return context.WithValue(r.Context(), reqKey{}, r)
-	})
-)
 
 // report is the example's reportUser and reportRoute: it tells the request
 // log and the recorder who the user is and, once the mux has matched,

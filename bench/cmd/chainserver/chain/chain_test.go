@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -180,20 +181,22 @@ func TestUptoAddsLayersInOrder(t *testing.T) {
 	for _, l := range s.Layers() {
 		names = append(names, l.Name)
 	}
-	want := "clientip perf problem audit recover request secure ratelimit jwtauth report"
+	want := "clientip perf problem audit recover secure ratelimit jwtauth report"
 	if got := strings.Join(names, " "); got != want {
 		t.Fatalf("layers %q, want %q", got, want)
 	}
+	// Upto(n) holds the first n layers: a layer at index i is in for n > i.
+	at := func(name string) int { return slices.Index(names, name) }
 	for n := 0; n <= len(names)+1; n++ {
 		a := get(s.Upto(n), o.Hosts[0], "")
-		authenticated := n > 8 // jwtauth is the ninth layer
+		authenticated := n > at("jwtauth")
 		if want := map[bool]int{false: http.StatusOK, true: http.StatusUnauthorized}[authenticated]; a.Status != want {
 			t.Errorf("Upto(%d), anonymous: status %d, want %d", n, a.Status, want)
 		}
-		if got, want := a.Header.Get("X-Request-Id") != "", n >= 4; got != want {
+		if got, want := a.Header.Get("X-Request-Id") != "", n > at("audit"); got != want {
 			t.Errorf("Upto(%d): X-Request-Id present %v, want %v", n, got, want)
 		}
-		if got, want := a.Header.Get("X-Frame-Options") != "", n >= 7; got != want {
+		if got, want := a.Header.Get("X-Frame-Options") != "", n > at("secure"); got != want {
 			t.Errorf("Upto(%d): X-Frame-Options present %v, want %v", n, got, want)
 		}
 	}

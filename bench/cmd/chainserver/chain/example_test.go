@@ -48,7 +48,7 @@ func ExampleNewSenfi() {
 	rep, err := s.VerifyLog(opts.Secret)
 	fmt.Println("security log records:", rep.Records, err)
 	// Output:
-	// clientip → perf → problem → audit → recover → request → secure → ratelimit → jwtauth → report
+	// clientip → perf → problem → audit → recover → secure → ratelimit → jwtauth → report
 	// 200 ok
 	// security log records: 1 <nil>
 }
