@@ -27,8 +27,10 @@ import (
 	"github.com/senfi-sharif/senfi/secure"
 )
 
-// Rate limit names (SENFI_RATE_<NAME>) and their defaults, from the API
-// contract §6.
+// DefaultRates are the rate-limit names (SENFI_RATE_<NAME>) and their
+// defaults: the API contract's §6, plus REFRESH and the limits of the routes
+// added after it (the e-mail-code login, polls, blog, export, account
+// deletion). Which are per user and which fail closed is set in package app.
 var DefaultRates = map[string]string{
 	"LOGIN":           "5/m",
 	"REGISTER":        "3/h",
