@@ -8,7 +8,9 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // Case is one planted bug and the subtests that must catch it. A Case
@@ -60,5 +62,29 @@ func Check(t *testing.T, test string, cases []Case) {
 				}
 			}
 		})
+	}
+}
+
+// Race makes a planted check-then-act race happen every run rather than once
+// in a while. A mutant calls Gap between its check and its act, with no lock
+// held: the first two callers wait for each other (up to Patience), so both
+// act on what they read before either wrote; later callers pass straight
+// through. The zero value is ready; use one per store.
+type Race struct {
+	n atomic.Int32
+}
+
+// Patience is how long the first caller of Gap waits for a second one; a
+// suite's sequential checks each pay it once per store.
+const Patience = 200 * time.Millisecond
+
+// Gap waits, for the first two callers, until both are in the gap.
+func (r *Race) Gap() {
+	if r.n.Add(1) > 2 {
+		return
+	}
+	deadline := time.Now().Add(Patience)
+	for r.n.Load() < 2 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Microsecond)
 	}
 }

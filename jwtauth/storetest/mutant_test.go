@@ -2,7 +2,6 @@ package storetest_test
 
 import (
 	"context"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -49,6 +48,7 @@ func TestMutant(t *testing.T) {
 type mutant struct {
 	bug string
 
+	race     mutanttest.Race // makes the "racy" bug bite every run
 	mu       sync.Mutex
 	families map[string]time.Time // fid -> expires
 	subjects map[string][2]time.Time
@@ -127,9 +127,7 @@ func (m *mutant) Consume(_ context.Context, jti string, now, expires time.Time) 
 	if m.bug == "racy-consume" {
 		// Check, then act in a second critical section.
 		m.mu.Unlock()
-		for range 20 {
-			runtime.Gosched()
-		}
+		m.race.Gap()
 		m.mu.Lock()
 	}
 	defer m.mu.Unlock()

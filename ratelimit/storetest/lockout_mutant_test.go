@@ -2,7 +2,6 @@ package storetest_test
 
 import (
 	"context"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -64,8 +63,9 @@ func TestLockoutMutant(t *testing.T) {
 type lockMutant struct {
 	bug string
 
-	mu sync.Mutex
-	m  map[string]*lockMutantEntry
+	race mutanttest.Race // makes the "racy" bug bite every run
+	mu   sync.Mutex
+	m    map[string]*lockMutantEntry
 }
 
 type lockMutantEntry struct {
@@ -108,9 +108,7 @@ func (s *lockMutant) Fail(ctx context.Context, key string, now time.Time, rule r
 	if s.bug == "racy" {
 		// Read, then write in a second critical section.
 		s.mu.Unlock()
-		for range 20 {
-			runtime.Gosched()
-		}
+		s.race.Gap()
 		s.mu.Lock()
 	}
 	defer s.mu.Unlock()

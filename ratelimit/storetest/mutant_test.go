@@ -2,7 +2,6 @@ package storetest_test
 
 import (
 	"context"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -53,6 +52,7 @@ func TestMutant(t *testing.T) {
 type mutant struct {
 	bug string
 
+	race mutanttest.Race // makes the "racy" bug bite every run
 	mu   sync.Mutex
 	tat  map[string]int64
 	last map[string]int64 // latest now per key, for backwards-resets
@@ -97,9 +97,7 @@ func (m *mutant) Take(ctx context.Context, key string, p ratelimit.Policy, now t
 	if m.bug == "racy" {
 		// Read, then write in a second critical section.
 		m.mu.Unlock()
-		for range 20 {
-			runtime.Gosched()
-		}
+		m.race.Gap()
 		m.mu.Lock()
 	}
 	defer m.mu.Unlock()
