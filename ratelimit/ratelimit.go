@@ -130,12 +130,8 @@ func (l *Limiter) Name() string { return l.opts.Name }
 func (l *Limiter) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		d, err := l.Allow(r)
-		switch {
-		case errors.Is(err, ErrNoKey):
-			next.ServeHTTP(w, r)
-			return
-		case err != nil:
-			if l.opts.FailOpen {
+		if err != nil {
+			if errors.Is(err, ErrNoKey) || l.opts.FailOpen {
 				next.ServeHTTP(w, r)
 				return
 			}
