@@ -391,7 +391,7 @@ func (a *App) build(o Options) error {
 		return err
 	}
 	global, err := ratelimit.New(ratelimit.Options{
-		Name: "senfi_global", Policy: mustPolicy("3000/m"), Store: rlStore, FailOpen: true, Now: o.Now,
+		Name: "senfi_global", Policy: cfg.Rates["GLOBAL"], Store: rlStore, FailOpen: true, Now: o.Now,
 		OnLimited: func(r *http.Request, d ratelimit.Decision) {
 			event(r, api.EvRateLimitBlocked, "failure", slog.String("limit", "GLOBAL"))
 		},
@@ -416,14 +416,6 @@ func (a *App) build(o Options) error {
 	a.ConnContext = guard.ConnContext
 	a.startRetention()
 	return nil
-}
-
-func mustPolicy(s string) ratelimit.Policy {
-	p, err := ratelimit.ParsePolicy(s)
-	if err != nil {
-		panic(err)
-	}
-	return p
 }
 
 // problemShape is the extension every problem body of the app carries: the

@@ -293,6 +293,27 @@ func TestLoginRateLimit(t *testing.T) {
 	assert.Equal(t, 429, r.Status)
 }
 
+// TestGlobalRateLimit: SENFI_RATE_GLOBAL bounds every route per client
+// address, on top of the route's own limit.
+func TestGlobalRateLimit(t *testing.T) {
+	s := start(t, backend{env: map[string]string{"SENFI_DATABASE_URL": "sqlite://senfi.db"}}, options{env: map[string]string{"SENFI_RATE_GLOBAL": "4/m"}})
+	var allowed int
+	var last resp
+	for range 10 {
+		if last = s.call("GET", "/api/campaigns/approved", "", nil); last.Status != 200 {
+			break
+		}
+		allowed++
+		assert.Contains(t, last.Header.Get("RateLimit-Policy"), `"senfi_global";q=4;w=60`)
+	}
+	assert.Equal(t, 429, last.Status, "after %d allowed requests", allowed)
+	assert.LessOrEqual(t, allowed, 4)
+	assert.Positive(t, allowed, "the first request of a fresh address is refused")
+	assert.NotEmpty(t, last.Header.Get("Retry-After"))
+	// Another route shares the same budget.
+	s.expect(429, "GET", "/api/campaigns/categories", "", nil)
+}
+
 func TestTokens(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		s := start(t, b, options{})

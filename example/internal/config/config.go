@@ -28,9 +28,10 @@ import (
 )
 
 // DefaultRates are the rate-limit names (SENFI_RATE_<NAME>) and their
-// defaults: the API contract's §6, plus REFRESH and the limits of the routes
+// defaults: the API contract's §6, plus REFRESH, the limits of the routes
 // added after it (the e-mail-code login, polls, blog, export, account
-// deletion). Which are per user and which fail closed is set in package app.
+// deletion) and GLOBAL, the per-address limit every route shares. Which are
+// per user and which fail closed is set in package app.
 var DefaultRates = map[string]string{
 	"LOGIN":           "5/m",
 	"REGISTER":        "3/h",
@@ -53,6 +54,11 @@ var DefaultRates = map[string]string{
 	// security log; account deletion checks a password.
 	"EXPORT":         "3/h",
 	"DELETE_ACCOUNT": "5/h",
+	// Every route, per client address, on top of its own limit: a bound
+	// on what one address can make the server do. Raise it when many
+	// users share one address (a campus NAT) or the app sits behind a
+	// proxy that is not in SENFI_TRUSTED_PROXIES.
+	"GLOBAL": "3000/m",
 }
 
 // SMTP is the outgoing mail server. Host empty means no server: development

@@ -118,6 +118,7 @@ func TestRefusals(t *testing.T) {
 		{"bad from", map[string]string{"SENFI_SMTP_HOST": "m.example.org", "SENFI_SMTP_FROM": "not an address"}, "SENFI_SMTP_FROM"},
 		{"bad rate", map[string]string{"SENFI_RATE_LOGIN": "five a minute"}, "SENFI_RATE_LOGIN"},
 		{"zero rate", map[string]string{"SENFI_RATE_SIGN": "0/m"}, "SENFI_RATE_SIGN"},
+		{"bad global rate", map[string]string{"SENFI_RATE_GLOBAL": "3000"}, "SENFI_RATE_GLOBAL"},
 		{"bad ttl", map[string]string{"SENFI_ACCESS_TTL": "forever"}, "SENFI_ACCESS_TTL"},
 		{"tiny ttl", map[string]string{"SENFI_ACCESS_TTL": "1s"}, "SENFI_ACCESS_TTL"},
 		{"refresh under access", map[string]string{"SENFI_REFRESH_TTL": "10m"}, "SENFI_REFRESH_TTL"},
