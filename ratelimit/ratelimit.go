@@ -63,6 +63,7 @@ type Limiter struct {
 	mem     *MemoryStore // Store, when it is a MemoryStore: the allocation-free path
 	byIP    bool         // Key is KeyByIP(): the key is built in place
 	mono    bool         // Options.Now was nil: MemoryStore decisions use memNow's monotonic clock
+	gcra    gcra         // opts.Policy, precomputed for MemoryStore decisions
 	policy  []string     // precomputed RateLimit-Policy value
 	limit   []string     // precomputed X-RateLimit-Limit value
 	values  intern       // RateLimit values by (remaining, reset)
@@ -100,7 +101,7 @@ func New(opts Options) (*Limiter, error) {
 	if mono {
 		opts.Now = time.Now
 	}
-	l := &Limiter{opts: opts, onError: opts.ErrorHandler, mono: mono}
+	l := &Limiter{opts: opts, onError: opts.ErrorHandler, mono: mono, gcra: gcraOf(opts.Policy)}
 	if l.onError == nil {
 		l.onError = WriteError
 	}
@@ -162,7 +163,7 @@ func (l *Limiter) Allow(r *http.Request) (Decision, error) {
 		var buf [128]byte
 		key := append(append(buf[:0], l.opts.Name...), ':')
 		key = appendClientIP(key, r)
-		return l.mem.takeBytes(key, l.opts.Policy, l.memNow()), nil
+		return l.mem.takeBytes(key, l.gcra, l.memNow()), nil
 	}
 	bp := l.bufs.Get().(*[]byte)
 	defer l.bufs.Put(bp)
@@ -177,7 +178,7 @@ func (l *Limiter) Allow(r *http.Request) (Decision, error) {
 		return Decision{}, l.storeFailed(r, fmt.Errorf("key: %w", err))
 	}
 	if l.mem != nil {
-		return l.mem.takeBytes(key, l.opts.Policy, l.memNow()), nil
+		return l.mem.takeBytes(key, l.gcra, l.memNow()), nil
 	}
 	now := l.opts.Now()
 	ctx, cancel := context.WithTimeout(r.Context(), l.opts.StoreTimeout)

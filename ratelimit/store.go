@@ -45,8 +45,22 @@ type Decision struct {
 // request is allowed (unchanged when it is not). A key whose tat is not after
 // now is in its initial state and may be forgotten.
 func GCRA(tat, now int64, p Policy) (newTAT int64, d Decision) {
+	return gcraOf(p).decide(tat, now)
+}
+
+// gcra is a Policy in the two numbers GCRA works with, computed once per
+// limiter rather than per request (one of them takes a division).
+type gcra struct {
+	t, tolerance int64 // emission interval and burst tolerance, in ns
+}
+
+func gcraOf(p Policy) gcra {
 	t := int64(p.interval())
-	tolerance := t * int64(p.burst())
+	return gcra{t: t, tolerance: t * int64(p.burst())}
+}
+
+func (g gcra) decide(tat, now int64) (newTAT int64, d Decision) {
+	t, tolerance := g.t, g.tolerance
 	if tat < now {
 		tat = now
 	}

@@ -79,15 +79,15 @@ func (s *MemoryStore) Take(_ context.Context, key string, p Policy, now time.Tim
 	if err := p.Validate(); err != nil {
 		return Decision{}, err
 	}
-	return s.take(maphash.String(s.seed, key), p, now.UnixNano()), nil
+	return s.take(maphash.String(s.seed, key), gcraOf(p), now.UnixNano()), nil
 }
 
 // takeBytes is Take for a key held in a byte slice, without allocating.
-func (s *MemoryStore) takeBytes(key []byte, p Policy, now int64) Decision {
-	return s.take(maphash.Bytes(s.seed, key), p, now)
+func (s *MemoryStore) takeBytes(key []byte, g gcra, now int64) Decision {
+	return s.take(maphash.Bytes(s.seed, key), g, now)
 }
 
-func (s *MemoryStore) take(h uint64, p Policy, now int64) Decision {
+func (s *MemoryStore) take(h uint64, g gcra, now int64) Decision {
 	k := tatKey(h)
 	sh := &s.shards[k&s.mask]
 	sh.mu.Lock()
@@ -97,7 +97,7 @@ func (s *MemoryStore) take(h uint64, p Policy, now int64) Decision {
 	if ok {
 		tat = t.slots[i].v
 	}
-	newTAT, d := GCRA(tat, now, p)
+	newTAT, d := g.decide(tat, now)
 	if d.Allowed {
 		switch {
 		case ok:
