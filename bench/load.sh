@@ -27,7 +27,7 @@
 # example-approved, a valid Bearer token. chainserver trusts no proxy, so
 # its chains see one client, 127.0.0.1, and its limits are far above what
 # it can send; the example trusts 127.0.0.1 (SENFI_TRUSTED_PROXIES), so its
-# fixed global limit of 3000 requests per minute applies per forwarded
+# global limit (SENFI_RATE_GLOBAL, 3000 requests per minute) applies per forwarded
 # address, about 30 a minute each at these rates.
 #
 # It reports, per target and round: requests per second, latency p50 and
@@ -56,6 +56,13 @@
 #   LOAD_THREADS=1           wrk threads (-t)
 #   LOAD_CONNECTIONS=32      wrk connections (-c)
 #   LOAD_PROFILE_SECONDS=10  CPU profile length (0: no profile)
+#   LOAD_FIELDS="0 4 8 9 12 16 all"
+#                            the header-field sweep: after the rounds, each
+#                            round again runs the headers target answering
+#                            with only the first N of the chain's fields
+#                            (?fields=N, name order; "all" is every field)
+#                            and reports req/s against N=0 in that round;
+#                            empty: no sweep
 #   LOAD_SQLITE_CHAIN=1      also measure senfi-sqlite (0: skip)
 #   LOAD_CAMPAIGNS=20        approved campaigns seeded in the example
 #   LOAD_REDIS_URL=          run the example with SENFI_REDIS_URL=this
@@ -72,6 +79,7 @@ warmup=${LOAD_WARMUP:-2s}
 threads=${LOAD_THREADS:-1}
 connections=${LOAD_CONNECTIONS:-32}
 profile_seconds=${LOAD_PROFILE_SECONDS:-10}
+fields_sweep=${LOAD_FIELDS-0 4 8 9 12 16 all}
 sqlite_chain=${LOAD_SQLITE_CHAIN:-1}
 campaigns=${LOAD_CAMPAIGNS:-20}
 redis_url=${LOAD_REDIS_URL:-}
@@ -335,6 +343,33 @@ awk '
 				100 * f[3] / bare[f[1]], 100 * bareCPU[f[1]] / (f[6] + f[7]), f[6], f[7]
 		}
 	}' "$results" | tee "$out/summary.txt"
+
+# ---- header-field sweep ----
+# What net/http charges for each header field, whatever sets it: the headers
+# target answering with the first N fields only. The first value of the
+# sweep is the reference of the ratio column.
+if [ -n "$fields_sweep" ]; then
+	fields_results="$out/fields.txt"
+	: >"$fields_results"
+	echo
+	say "header-field sweep: N = $fields_sweep"
+	for round in $(seq "$rounds"); do
+		for n in $fields_sweep; do
+			url="http://$headers_addr/v1/items"
+			[ "$n" = all ] || url="$url?fields=$n"
+			row=$(run_wrk "fields-$n" "$chain_pid" "$url" "$chain_token" "$duration")
+			echo "$round $row" >>"$fields_results"
+			say "fields round $round: $row"
+		done
+	done
+	echo
+	echo "header fields added to bare's response (the headers target's first N, name order):"
+	awk '
+		BEGIN { printf "%-5s %-11s %8s %8s %9s %9s\n", "round", "fields", "req/s", "p50", "/first", "server" }
+		!($1 in first) { first[$1] = $3 }
+		{ printf "%-5s %-11s %8d %6.2fms %8.0f%% %6.1fµs\n", $1, substr($2, 8), $3, $4 / 1000, 100 * $3 / first[$1], $6 }
+	' "$fields_results" | tee "$out/fields-summary.txt"
+fi
 
 # ---- CPU profile of the senfi chain ----
 if [ "$profile_seconds" -gt 0 ]; then

@@ -41,11 +41,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -472,11 +475,29 @@ func ResponseHeader(h http.Handler, r *http.Request) http.Header {
 // large as the senfi chain's, with none of its work. What it costs over
 // [Bare] is what sending those header fields costs net/http (and the
 // client), whatever middleware sets them.
+//
+// A request whose query is "fields=N" gets only the first N fields of
+// header in name order (N from 0 to len(header)), so that a load generator
+// can measure how the cost grows with the number of fields: net/http keeps
+// a response's header in a Go map, which leaves its small one-group form
+// past eight entries, and clones and sorts the map when it writes the
+// header. Any other query is answered 400.
 func HeaderFloor(header http.Header) http.Handler {
+	keys := slices.Sorted(maps.Keys(header))
 	return newMux(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := len(keys)
+		if r.URL.RawQuery != "" {
+			v, ok := strings.CutPrefix(r.URL.RawQuery, "fields=")
+			m, err := strconv.Atoi(v)
+			if !ok || err != nil || m < 0 || m > len(keys) {
+				http.Error(w, fmt.Sprintf("query: want fields=N with N from 0 to %d", len(keys)), http.StatusBadRequest)
+				return
+			}
+			n = m
+		}
 		h := w.Header()
-		for k, v := range header {
-			h[k] = v
+		for _, k := range keys[:n] {
+			h[k] = header[k]
 		}
 		Final.ServeHTTP(w, r)
 	}))

@@ -2,6 +2,7 @@ package chain
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -112,6 +113,19 @@ func TestHeaderFloorSendsTheChainsHeaders(t *testing.T) {
 	}
 	if got := ResponseHeader(floor, r); len(got) != len(want) {
 		t.Errorf("the floor sends %v, the chain %v", got, want)
+	}
+	for _, n := range []int{0, 1, 9, len(want)} {
+		r := httptest.NewRequest(http.MethodGet, fmt.Sprintf("http://%s%s?fields=%d", o.Hosts[0], Path, n), nil)
+		if got := ResponseHeader(floor, r); len(got) != n {
+			t.Errorf("fields=%d: the floor sends %d fields: %v", n, len(got), got)
+		}
+	}
+	for _, q := range []string{"fields=-1", fmt.Sprintf("fields=%d", len(want)+1), "fields=x", "n=3"} {
+		rec := httptest.NewRecorder()
+		floor.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "http://"+o.Hosts[0]+Path+"?"+q, nil))
+		if rec.Code != http.StatusBadRequest {
+			t.Errorf("?%s: status %d, want 400", q, rec.Code)
+		}
 	}
 }
 
