@@ -129,10 +129,18 @@ type extKey struct{}
 // [Write] for a request carrying it also has the extension members ext
 // (members set in the Problem itself win). An application sets it once, first
 // in its chain, so that the kit's middleware answers in its error shape too —
-// the Senfi example adds "success": false. ext must not be modified after the
-// call.
+// the Senfi example adds "success": false. Set in the server's ConnContext
+// (or BaseContext), it reaches every request of the connection without a
+// per-request copy. ext must not be modified after the call.
 func WithExtensions(ctx context.Context, ext map[string]any) context.Context {
 	return context.WithValue(ctx, extKey{}, ext)
+}
+
+// HasExtensions reports whether ctx carries extension members set by
+// [WithExtensions].
+func HasExtensions(ctx context.Context) bool {
+	_, ok := ctx.Value(extKey{}).(map[string]any)
+	return ok
 }
 
 // Write sends p as the response: Content-Type application/problem+json,

@@ -329,7 +329,13 @@ func TestMarshalJSONPointerAndValueAgree(t *testing.T) {
 
 func TestWithExtensions(t *testing.T) {
 	r := httptest.NewRequest("GET", "/", nil)
+	if problem.HasExtensions(r.Context()) {
+		t.Fatal("HasExtensions of a plain request's context = true")
+	}
 	r = r.WithContext(problem.WithExtensions(r.Context(), map[string]any{"success": false, "lang": "fa"}))
+	if !problem.HasExtensions(r.Context()) {
+		t.Fatal("HasExtensions after WithExtensions = false")
+	}
 	w := httptest.NewRecorder()
 	problem.Write(w, r, problem.Problem{Status: 403, Detail: "no", Extensions: map[string]any{"lang": "en"}})
 	var got map[string]any

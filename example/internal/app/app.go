@@ -91,7 +91,10 @@ type App struct {
 	API *api.Server
 	// Handler is the API behind the whole middleware chain.
 	Handler http.Handler
-	// ConnContext must be the server's ConnContext (client IP fast path).
+	// ConnContext must be the server's ConnContext: it gives every
+	// connection its client address (secure's fast path) and the problem
+	// shape, so that neither costs a request copy. Without it the handler
+	// still works, at two allocations more per request.
 	ConnContext func(context.Context, net.Conn) context.Context
 	// Audit is the security log (the file at SENFI_AUDIT_LOG, HMAC-chained,
 	// with checkpoints on stdout).
@@ -413,7 +416,9 @@ func (a *App) build(o Options) error {
 		a.Auth.Authenticate,
 		a.reportUser,
 	).Then(reportRoute(methodAware(srv.Mux())))
-	a.ConnContext = guard.ConnContext
+	a.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
+		return guard.ConnContext(problem.WithExtensions(ctx, problemShape), c)
+	}
 	a.startRetention()
 	return nil
 }
@@ -423,10 +428,15 @@ func (a *App) build(o Options) error {
 var problemShape = map[string]any{"success": false}
 
 // withProblemShape makes every layer's problem responses carry
-// "success": false.
+// "success": false. App.ConnContext puts the extension in the connection's
+// context, which every request of the connection inherits, so this copies a
+// request only when the handler is served without it.
 func withProblemShape(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(w, r.WithContext(problem.WithExtensions(r.Context(), problemShape)))
+		if !problem.HasExtensions(r.Context()) {
+			r = r.WithContext(problem.WithExtensions(r.Context(), problemShape))
+		}
+		next.ServeHTTP(w, r)
 	})
 }
 

@@ -2,7 +2,9 @@ package app_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -291,6 +293,22 @@ func TestLoginRateLimit(t *testing.T) {
 	// A spoofed X-Forwarded-For does not buy a fresh budget (no trusted proxy).
 	r = s.callWith("POST", "/api/auth/login", "", body, map[string]string{"X-Forwarded-For": "203.0.113.9"})
 	assert.Equal(t, 429, r.Status)
+}
+
+// TestProblemShapeWithoutConnContext: a server that does not install
+// App.ConnContext still gets "success": false in every problem (the
+// middleware then adds it per request).
+func TestProblemShapeWithoutConnContext(t *testing.T) {
+	s := start(t, backend{env: map[string]string{"SENFI_DATABASE_URL": "sqlite://senfi.db"}}, options{})
+	for _, host := range []string{"localhost", "evil.example"} { // 401 from jwtauth, 400 from secure's host check
+		r := httptest.NewRequest("GET", "http://"+host+"/api/auth/user", nil)
+		w := httptest.NewRecorder()
+		s.app.Handler.ServeHTTP(w, r)
+		require.GreaterOrEqual(t, w.Code, 400, "%s: %s", host, w.Body)
+		var body map[string]any
+		require.NoError(t, json.Unmarshal(w.Body.Bytes(), &body), "%s: %s", host, w.Body)
+		assert.Equal(t, false, body["success"], "%s: %s", host, w.Body)
+	}
 }
 
 // TestGlobalRateLimit: SENFI_RATE_GLOBAL bounds every route per client

@@ -367,9 +367,10 @@ func (s *Senfi) Upto(n int) http.Handler {
 }
 
 // ConnContext must be the http.Server's ConnContext: the client-IP layer
-// then allocates nothing for a request straight from its peer.
+// then allocates nothing for a request straight from its peer, and the
+// problem shape needs no request copy.
 func (s *Senfi) ConnContext(ctx context.Context, c net.Conn) context.Context {
-	return s.Guard.ConnContext(ctx, c)
+	return s.Guard.ConnContext(problem.WithExtensions(ctx, problemShape), c)
 }
 
 // Token issues an access token for [Subject] that both chains accept.
@@ -413,9 +414,14 @@ var problemShape = map[string]any{"success": false}
 
 // withProblemShape makes every layer's problem responses carry
 // "success": false, as the example does.
+// Like the example, it finds the extension in the connection's context
+// ([Senfi.ConnContext]) and copies the request only when it is missing.
 func withProblemShape(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(w, r.WithContext(problem.WithExtensions(r.Context(), problemShape)))
+		if !problem.HasExtensions(r.Context()) {
+			r = r.WithContext(problem.WithExtensions(r.Context(), problemShape))
+		}
+		next.ServeHTTP(w, r)
 	})
 }
 

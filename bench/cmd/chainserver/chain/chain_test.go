@@ -3,11 +3,15 @@ package chain
 import (
 	"context"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/senfi-sharif/senfi/perf"
 )
@@ -239,3 +243,43 @@ func TestOptionsAreValidated(t *testing.T) {
 		}
 	}
 }
+
+// TestOuterLayersAllocateNothing: with the server's ConnContext, the layers
+// before the request log (client IP, perf, problem shape) allocate nothing
+// per request; the example relies on the same ConnContext.
+func TestOuterLayersAllocateNothing(t *testing.T) {
+	o := testOptions(t)
+	s := newTestSenfi(t, o)
+	n := slices.IndexFunc(s.Layers(), func(l Layer) bool { return l.Name == "problem" }) + 1
+	if n == 0 {
+		t.Fatalf("no layer named problem in %v", s.Layers())
+	}
+	h := s.Upto(n)
+	r := httptest.NewRequest(http.MethodGet, "http://"+o.Hosts[0]+Path, nil)
+	r = r.WithContext(s.ConnContext(context.Background(), peerConn{r.RemoteAddr}))
+	w := &discard{h: make(http.Header)}
+	if a := testing.AllocsPerRun(200, func() { clear(w.h); h.ServeHTTP(w, r) }); a != 0 {
+		t.Errorf("the first %d layers allocate %.1f times per request, want 0", n, a)
+	}
+}
+
+// peerConn is a net.Conn that only reports its remote address.
+type peerConn struct{ remote string }
+
+func (peerConn) Read([]byte) (int, error)    { return 0, io.EOF }
+func (peerConn) Write(p []byte) (int, error) { return len(p), nil }
+func (peerConn) Close() error                { return nil }
+func (peerConn) LocalAddr() net.Addr         { return &net.TCPAddr{} }
+func (c peerConn) RemoteAddr() net.Addr {
+	return net.TCPAddrFromAddrPort(netip.MustParseAddrPort(c.remote))
+}
+func (peerConn) SetDeadline(time.Time) error      { return nil }
+func (peerConn) SetReadDeadline(time.Time) error  { return nil }
+func (peerConn) SetWriteDeadline(time.Time) error { return nil }
+
+// discard is a ResponseWriter that keeps headers only.
+type discard struct{ h http.Header }
+
+func (w *discard) Header() http.Header         { return w.h }
+func (w *discard) Write(p []byte) (int, error) { return len(p), nil }
+func (w *discard) WriteHeader(int)             {}
