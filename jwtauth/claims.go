@@ -44,6 +44,10 @@ type Claims struct {
 	// AuthTime is when the session (family) began: the login (auth_time).
 	// Rotation never extends a family past AuthTime plus the session lifetime.
 	AuthTime time.Time
+	// RefreshTTL is the refresh-token lifetime chosen for this session at
+	// Issue (IssueOptions.RefreshTTL, claim rttl, whole seconds), kept
+	// through every rotation; zero when the session uses Options.RefreshTTL.
+	RefreshTTL time.Duration
 }
 
 // wireClaims is the JSON form.
@@ -59,6 +63,9 @@ type wireClaims struct {
 	NotBefore numericDate `json:"nbf"`
 	ExpiresAt numericDate `json:"exp"`
 	AuthTime  numericDate `json:"auth_time"`
+	// RefreshTTL is IssueOptions.RefreshTTL in seconds, set only when it
+	// differs from Options.RefreshTTL.
+	RefreshTTL int64 `json:"rttl,omitempty"`
 }
 
 // numericDate is a NumericDate with microsecond precision.
@@ -131,17 +138,18 @@ func (c *jwtClaims) MarshalJSON() ([]byte, error) {
 
 func (w *wireClaims) claims() *Claims {
 	return &Claims{
-		Subject:   w.Subject,
-		Role:      w.Role,
-		Type:      w.Type,
-		ID:        w.ID,
-		Family:    w.Family,
-		Issuer:    w.Issuer,
-		Audience:  []string(w.Audience),
-		IssuedAt:  w.IssuedAt.Time,
-		NotBefore: w.NotBefore.Time,
-		ExpiresAt: w.ExpiresAt.Time,
-		AuthTime:  w.AuthTime.Time,
+		Subject:    w.Subject,
+		Role:       w.Role,
+		Type:       w.Type,
+		ID:         w.ID,
+		Family:     w.Family,
+		Issuer:     w.Issuer,
+		Audience:   []string(w.Audience),
+		IssuedAt:   w.IssuedAt.Time,
+		NotBefore:  w.NotBefore.Time,
+		ExpiresAt:  w.ExpiresAt.Time,
+		AuthTime:   w.AuthTime.Time,
+		RefreshTTL: time.Duration(min(max(w.RefreshTTL, 0), math.MaxInt64/int64(time.Second))) * time.Second,
 	}
 }
 

@@ -49,8 +49,8 @@
 // # Key rotation
 //
 // Add the new key to Options.Keys and make it the SigningKeyID; keep the old
-// one in the set until the longest-lived token it signed (RefreshTTL) has
-// expired, then drop it.
+// one in the set until the longest-lived token it signed (RefreshTTL, or the
+// longest IssueOptions.RefreshTTL in use) has expired, then drop it.
 //
 // # Performance
 //

@@ -75,6 +75,15 @@ type IssueOptions struct {
 	Subject string
 	// Role is put in the role claim. Zero value: no role.
 	Role string
+	// RefreshTTL, when set, is this session's refresh-token lifetime instead
+	// of Options.RefreshTTL, for every rotation of the session (it travels
+	// in the signed rttl claim): a "remember me" login can stay signed in
+	// longer than others, idle sessions still end, and SessionLifetime
+	// still caps the whole. Whole seconds, from Options.AccessTTL to
+	// Options.SessionLifetime; Issue refuses others. Keep a retired signing
+	// key in the set for the longest RefreshTTL in use. Zero value:
+	// Options.RefreshTTL.
+	RefreshTTL time.Duration
 }
 
 // Issue starts a new session (a new token family) for a user who just
@@ -83,31 +92,45 @@ func (a *Authenticator) Issue(ctx context.Context, o IssueOptions) (Pair, error)
 	if o.Subject == "" {
 		return Pair{}, errors.New("jwtauth: Issue needs a Subject")
 	}
+	if o.RefreshTTL != 0 && (o.RefreshTTL < a.opts.AccessTTL || o.RefreshTTL > a.opts.SessionLifetime || o.RefreshTTL%time.Second != 0) {
+		return Pair{}, fmt.Errorf("jwtauth: IssueOptions.RefreshTTL %v: want whole seconds from AccessTTL (%v) to SessionLifetime (%v), or 0 for RefreshTTL (%v)",
+			o.RefreshTTL, a.opts.AccessTTL, a.opts.SessionLifetime, a.opts.RefreshTTL)
+	}
 	now := a.now()
-	return a.issue(o.Subject, o.Role, rand.Text(), now, now)
+	return a.issue(o.Subject, o.Role, rand.Text(), o.RefreshTTL, now, now)
 }
 
 func (a *Authenticator) now() time.Time {
 	return a.opts.Now().UTC().Truncate(time.Microsecond)
 }
 
-// issue signs a pair of family fid whose session began at authTime.
-func (a *Authenticator) issue(sub, role, fid string, authTime, now time.Time) (Pair, error) {
+// issue signs a pair of family fid whose session began at authTime; rttl
+// is the session's own refresh-token lifetime (0: Options.RefreshTTL).
+func (a *Authenticator) issue(sub, role, fid string, rttl time.Duration, authTime, now time.Time) (Pair, error) {
 	end := authTime.Add(a.opts.SessionLifetime)
 	if !now.Before(end) {
 		return Pair{}, ErrSessionExpired
 	}
-	refreshExp := minTime(now.Add(a.opts.RefreshTTL), end)
+	if rttl == a.opts.RefreshTTL {
+		rttl = 0
+	}
+	ttl := a.opts.RefreshTTL
+	if rttl != 0 {
+		// Within bounds when issued; the options may have changed since.
+		ttl = min(max(rttl, a.opts.AccessTTL), a.opts.SessionLifetime)
+	}
+	refreshExp := minTime(now.Add(ttl), end)
 	accessExp := minTime(now.Add(a.opts.AccessTTL), refreshExp)
 	base := wireClaims{
-		Subject:   sub,
-		Role:      role,
-		Family:    fid,
-		Issuer:    a.opts.Issuer,
-		Audience:  audience{a.opts.Audience},
-		IssuedAt:  numericDate{now},
-		NotBefore: numericDate{now},
-		AuthTime:  numericDate{authTime},
+		Subject:    sub,
+		Role:       role,
+		Family:     fid,
+		Issuer:     a.opts.Issuer,
+		Audience:   audience{a.opts.Audience},
+		IssuedAt:   numericDate{now},
+		NotBefore:  numericDate{now},
+		AuthTime:   numericDate{authTime},
+		RefreshTTL: int64(rttl / time.Second),
 	}
 	access, refresh := base, base
 	access.Type, access.ID, access.ExpiresAt = Access, rand.Text(), numericDate{accessExp}
@@ -300,7 +323,7 @@ func (a *Authenticator) Refresh(ctx context.Context, refreshToken string) (Pair,
 		}
 		return Pair{}, ErrTokenReused
 	}
-	return a.issue(c.Subject, c.Role, c.Family, c.AuthTime, now)
+	return a.issue(c.Subject, c.Role, c.Family, c.RefreshTTL, c.AuthTime, now)
 }
 
 // Revoke ends a session: every token of the family stops working at once

@@ -343,6 +343,51 @@ func TestSessionLifetime(t *testing.T) {
 	assert.Equal(t, 401, jwtauth.StatusCode(err))
 }
 
+// TestIssueRefreshTTL: a session issued with its own RefreshTTL ("remember
+// me") keeps it through every rotation, within SessionLifetime; others keep
+// Options.RefreshTTL; out-of-range values are refused.
+func TestIssueRefreshTTL(t *testing.T) {
+	f := newFixture(t, func(o *jwtauth.Options) {
+		o.AccessTTL = 5 * time.Minute
+		o.RefreshTTL = time.Hour
+		o.SessionLifetime = 10 * time.Hour
+	})
+	ctx := context.Background()
+	start := f.clock.Now()
+	long, err := f.auth.Issue(ctx, jwtauth.IssueOptions{Subject: "42", RefreshTTL: 3 * time.Hour})
+	require.NoError(t, err)
+	short := f.login(t, "43", "")
+	assert.Equal(t, start.Add(3*time.Hour), long.RefreshExpiresAt)
+	assert.Equal(t, start.Add(time.Hour), short.RefreshExpiresAt)
+	c, err := f.auth.Verify(ctx, long.RefreshToken, jwtauth.Refresh)
+	require.NoError(t, err)
+	assert.Equal(t, 3*time.Hour, c.RefreshTTL)
+	c, err = f.auth.Verify(ctx, short.RefreshToken, jwtauth.Refresh)
+	require.NoError(t, err)
+	assert.Zero(t, c.RefreshTTL)
+
+	// Two hours idle: the short session is over, the long one rotates and
+	// keeps its lifetime.
+	f.clock.Advance(2 * time.Hour)
+	_, err = f.auth.Refresh(ctx, short.RefreshToken)
+	require.Error(t, err)
+	for range 3 {
+		long, err = f.auth.Refresh(ctx, long.RefreshToken)
+		require.NoError(t, err)
+		assert.Equal(t, f.clock.Now().Add(3*time.Hour), long.RefreshExpiresAt)
+		f.clock.Advance(2*time.Hour + 30*time.Minute)
+	}
+	// 7.5 h in: the next pair is capped by the 10 h session.
+	long, err = f.auth.Refresh(ctx, long.RefreshToken)
+	require.NoError(t, err)
+	assert.Equal(t, start.Add(10*time.Hour), long.RefreshExpiresAt)
+
+	for _, ttl := range []time.Duration{-time.Hour, time.Minute, 11 * time.Hour, 90*time.Minute + time.Millisecond} {
+		_, err := f.auth.Issue(ctx, jwtauth.IssueOptions{Subject: "42", RefreshTTL: ttl})
+		assert.ErrorContains(t, err, "IssueOptions.RefreshTTL", "RefreshTTL %v", ttl)
+	}
+}
+
 func TestRevoke(t *testing.T) {
 	f := newFixture(t, nil)
 	ctx := context.Background()

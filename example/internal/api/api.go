@@ -123,6 +123,10 @@ type Options struct {
 	EmailDomains []string
 	// CodeKey keys the HMAC under which verification codes are stored.
 	CodeKey []byte
+	// RememberTTL is the refresh-token lifetime of a password login with
+	// "remember_me": true (the original meant 14-day tokens and never made
+	// them). Zero value: remember_me changes nothing.
+	RememberTTL time.Duration
 	// Privacy pseudonymises what sessions, exports and events record.
 	// Zero value: IPs truncated, no user pseudonyms, exports without
 	// security-log events.

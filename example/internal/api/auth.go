@@ -514,7 +514,13 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	_ = s.o.DB.TouchLogin(ctx, u.ID)
-	p, err := s.o.Auth.Issue(ctx, jwtauth.IssueOptions{Subject: strconv.FormatInt(u.ID, 10), Role: u.Role})
+	issue := jwtauth.IssueOptions{Subject: strconv.FormatInt(u.ID, 10), Role: u.Role}
+	if in.RememberMe {
+		// A longer idle allowance for this session only; every rotation
+		// keeps it, SENFI_SESSION_TTL still ends the session.
+		issue.RefreshTTL = s.o.RememberTTL
+	}
+	p, err := s.o.Auth.Issue(ctx, issue)
 	if err != nil {
 		s.internal(w, r, "issue tokens", err)
 		return

@@ -211,11 +211,12 @@ func (a *App) buildAuth(o Options) error {
 		return err
 	}
 	auth, err := jwtauth.New(jwtauth.Options{
-		Keys:       []jwtauth.Key{{ID: "senfi-1", Algorithm: jwtauth.HS256, Secret: derive(cfg.Secret, "jwt")}},
-		Issuer:     "senfi",
-		Audience:   "senfi-api",
-		AccessTTL:  cfg.AccessTTL,
-		RefreshTTL: cfg.RefreshTTL,
+		Keys:            []jwtauth.Key{{ID: "senfi-1", Algorithm: jwtauth.HS256, Secret: derive(cfg.Secret, "jwt")}},
+		Issuer:          "senfi",
+		Audience:        "senfi-api",
+		AccessTTL:       cfg.AccessTTL,
+		RefreshTTL:      cfg.RefreshTTL,
+		SessionLifetime: cfg.SessionTTL,
 		// The frontend may fire two refreshes at once from two tabs.
 		ReuseGrace: 0,
 		Store:      store,
@@ -377,7 +378,7 @@ func (a *App) build(o Options) error {
 	srv, err := api.New(api.Options{
 		DB: a.DB, Auth: a.Auth, Hasher: a.Hasher, Policy: a.Policy, Lockout: lockout, Limits: limits,
 		Mailer: queue, CheckMail: check, DescribeMailError: mail.Describe,
-		EmailDomains: cfg.EmailDomains, CodeKey: derive(cfg.Secret, "verification-codes"),
+		EmailDomains: cfg.EmailDomains, CodeKey: derive(cfg.Secret, "verification-codes"), RememberTTL: cfg.RememberTTL,
 		Privacy: a.privacy, Event: event, Logger: a.log, Now: o.Now,
 	})
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/senfi-sharif/senfi/example/internal/data"
 	"github.com/senfi-sharif/senfi/example/internal/mailtest"
+	"github.com/senfi-sharif/senfi/jwtauth"
 )
 
 // TestFrontendFlow walks the Senfi frontend's whole path: check-email →
@@ -309,6 +310,34 @@ func TestProblemShapeWithoutConnContext(t *testing.T) {
 		require.NoError(t, json.Unmarshal(w.Body.Bytes(), &body), "%s: %s", host, w.Body)
 		assert.Equal(t, false, body["success"], "%s: %s", host, w.Body)
 	}
+}
+
+// TestRememberMe: "remember_me": true gives the session SENFI_REMEMBER_TTL
+// (14 days) of idle allowance instead of SENFI_REFRESH_TTL (7 days), kept
+// through rotation; the original accepted the flag and ignored it.
+func TestRememberMe(t *testing.T) {
+	s := start(t, backend{env: map[string]string{"SENFI_DATABASE_URL": "sqlite://senfi.db"}}, options{})
+	s.signup("rem@sharif.edu")
+	refreshTTL := func(token string) time.Duration {
+		t.Helper()
+		c, err := s.app.Auth.Verify(context.Background(), token, jwtauth.Refresh)
+		require.NoError(t, err)
+		return c.ExpiresAt.Sub(c.IssuedAt)
+	}
+	r := s.expect(200, "POST", "/api/auth/login", "", map[string]any{"email": "rem@sharif.edu", "password": testPassword, "remember_me": true})
+	remembered := r.str("refresh_token")
+	assert.Equal(t, 14*24*time.Hour, refreshTTL(remembered))
+	r = s.expect(200, "POST", "/api/auth/login", "", map[string]any{"email": "rem@sharif.edu", "password": testPassword, "remember_me": false})
+	plain := r.str("refresh_token")
+	assert.Equal(t, 7*24*time.Hour, refreshTTL(plain))
+
+	// Eight idle days: the plain session is over, the remembered one
+	// rotates and keeps its 14 days.
+	s.clock.Advance(8 * 24 * time.Hour)
+	s.expect(401, "POST", "/api/auth/refresh", "", map[string]any{"refresh_token": plain})
+	r = s.expect(200, "POST", "/api/auth/refresh", "", map[string]any{"refresh_token": remembered})
+	assert.Equal(t, 14*24*time.Hour, refreshTTL(r.str("refresh_token")))
+	s.expect(200, "GET", "/api/auth/user", r.str("access_token"), nil)
 }
 
 // TestGlobalRateLimit: SENFI_RATE_GLOBAL bounds every route per client

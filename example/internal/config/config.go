@@ -105,8 +105,10 @@ type Config struct {
 	EmailDomains []string
 	// SMTP is the mail server.
 	SMTP SMTP
-	// AccessTTL and RefreshTTL are token lifetimes.
-	AccessTTL, RefreshTTL time.Duration
+	// AccessTTL and RefreshTTL are token lifetimes; RememberTTL is the
+	// refresh-token lifetime of a login with "remember_me": true; SessionTTL
+	// caps a session however often it is refreshed.
+	AccessTTL, RefreshTTL, RememberTTL, SessionTTL time.Duration
 	// PasswordPolicy is "nist" (default) or "legacy" (the original's rules).
 	PasswordPolicy string
 	// Rates are the rate-limit policies by name (see DefaultRates).
@@ -147,6 +149,9 @@ type Config struct {
 	BackupRetentionDays int
 }
 
+// maxSessionTTL bounds every token and session lifetime: 90 days.
+const maxSessionTTL = 90 * 24 * time.Hour
+
 // Load reads the configuration; lookup is os.LookupEnv outside tests.
 func Load(lookup func(string) (string, bool)) (Config, error) {
 	r := reader{lookup: lookup}
@@ -173,8 +178,16 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	if c.AccessTTL < time.Minute || c.AccessTTL > 24*time.Hour {
 		r.fail("SENFI_ACCESS_TTL", "%s must be between 1m and 24h", c.AccessTTL)
 	}
-	if c.RefreshTTL < c.AccessTTL || c.RefreshTTL > 90*24*time.Hour {
+	if c.RefreshTTL < c.AccessTTL || c.RefreshTTL > maxSessionTTL {
 		r.fail("SENFI_REFRESH_TTL", "%s must be at least SENFI_ACCESS_TTL and at most 2160h", c.RefreshTTL)
+	}
+	c.RememberTTL = r.duration("SENFI_REMEMBER_TTL", max(14*24*time.Hour, c.RefreshTTL))
+	if c.RememberTTL < c.RefreshTTL || c.RememberTTL > maxSessionTTL || c.RememberTTL%time.Second != 0 {
+		r.fail("SENFI_REMEMBER_TTL", "%s must be whole seconds, at least SENFI_REFRESH_TTL and at most 2160h", c.RememberTTL)
+	}
+	c.SessionTTL = r.duration("SENFI_SESSION_TTL", max(30*24*time.Hour, c.RememberTTL))
+	if c.SessionTTL < c.RememberTTL || c.SessionTTL > maxSessionTTL {
+		r.fail("SENFI_SESSION_TTL", "%s must be at least SENFI_REMEMBER_TTL (and SENFI_REFRESH_TTL) and at most 2160h", c.SessionTTL)
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		r.fail("SENFI_ADDR", "%q is not host:port (e.g. :8000)", c.Addr)

@@ -47,6 +47,8 @@ func TestDevelopmentDefaults(t *testing.T) {
 	assert.Equal(t, []string{"sharif.edu"}, c.EmailDomains)
 	assert.Equal(t, 60*time.Minute, c.AccessTTL)
 	assert.Equal(t, 168*time.Hour, c.RefreshTTL)
+	assert.Equal(t, 14*24*time.Hour, c.RememberTTL)
+	assert.Equal(t, 30*24*time.Hour, c.SessionTTL)
 	assert.True(t, c.SecretGenerated)
 	assert.GreaterOrEqual(t, len(c.Secret), 32)
 	assert.Equal(t, filepath.Join(dir, "backups"), c.BackupDir)
@@ -61,6 +63,15 @@ func TestDevelopmentDefaults(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, c2.SecretGenerated)
 	assert.Equal(t, c.Secret, c2.Secret)
+}
+
+// TestSessionLifetimesFollowRefreshTTL: a SENFI_REFRESH_TTL above the
+// remember-me and session defaults raises them rather than failing.
+func TestSessionLifetimesFollowRefreshTTL(t *testing.T) {
+	c, err := config.Load(lookup(map[string]string{"SENFI_DATA_DIR": t.TempDir(), "SENFI_REFRESH_TTL": "1000h"}))
+	require.NoError(t, err)
+	assert.Equal(t, 1000*time.Hour, c.RememberTTL)
+	assert.Equal(t, 1000*time.Hour, c.SessionTTL)
 }
 
 func TestAliases(t *testing.T) {
@@ -120,6 +131,10 @@ func TestRefusals(t *testing.T) {
 		{"zero rate", map[string]string{"SENFI_RATE_SIGN": "0/m"}, "SENFI_RATE_SIGN"},
 		{"bad global rate", map[string]string{"SENFI_RATE_GLOBAL": "3000"}, "SENFI_RATE_GLOBAL"},
 		{"bad ttl", map[string]string{"SENFI_ACCESS_TTL": "forever"}, "SENFI_ACCESS_TTL"},
+		{"remember below refresh", map[string]string{"SENFI_REMEMBER_TTL": "24h"}, "SENFI_REMEMBER_TTL"},
+		{"remember fraction", map[string]string{"SENFI_REMEMBER_TTL": "200h30m0.5s"}, "SENFI_REMEMBER_TTL"},
+		{"session below remember", map[string]string{"SENFI_SESSION_TTL": "200h"}, "SENFI_SESSION_TTL"},
+		{"session too long", map[string]string{"SENFI_SESSION_TTL": "3000h"}, "SENFI_SESSION_TTL"},
 		{"tiny ttl", map[string]string{"SENFI_ACCESS_TTL": "1s"}, "SENFI_ACCESS_TTL"},
 		{"refresh under access", map[string]string{"SENFI_REFRESH_TTL": "10m"}, "SENFI_REFRESH_TTL"},
 		{"bad addr", map[string]string{"SENFI_ADDR": "8000"}, "SENFI_ADDR"},
