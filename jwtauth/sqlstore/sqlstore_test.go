@@ -464,3 +464,34 @@ func TestBoundParameters(t *testing.T) {
 		})
 	}
 }
+
+// TestPreparedRevoked: on SQLite Revoked runs a statement prepared on first
+// use. Before Migrate it reports the missing table (and prepares nothing),
+// after Migrate it works, and after Close it keeps working unprepared.
+func TestPreparedRevoked(t *testing.T) {
+	for _, d := range databases {
+		t.Run(d.name, func(t *testing.T) {
+			ctx := t.Context()
+			s, err := sqlstore.New(d.open(t), sqlstore.Options{TablePrefix: "prep_"})
+			require.NoError(t, err)
+			ref := jwtauth.TokenRef{Subject: "s", Family: "f", IssuedAt: time.Now()}
+			_, err = s.Revoked(ctx, ref)
+			require.Error(t, err, "Revoked before Migrate")
+			require.NoError(t, s.Migrate(ctx))
+			for range 2 { // the first call prepares, the second reuses
+				revoked, err := s.Revoked(ctx, ref)
+				require.NoError(t, err)
+				assert.False(t, revoked)
+			}
+			require.NoError(t, s.RevokeFamily(ctx, "f", time.Now().Add(time.Hour)))
+			revoked, err := s.Revoked(ctx, ref)
+			require.NoError(t, err)
+			assert.True(t, revoked)
+			require.NoError(t, s.Close())
+			require.NoError(t, s.Close(), "Close twice")
+			revoked, err = s.Revoked(ctx, ref)
+			require.NoError(t, err, "Revoked after Close")
+			assert.True(t, revoked)
+		})
+	}
+}
