@@ -61,7 +61,8 @@
 #                            round again runs the headers target answering
 #                            with only the first N of the chain's fields
 #                            (?fields=N, name order; "all" is every field)
-#                            and reports req/s against N=0 in that round;
+#                            and reports req/s against the first N of the
+#                            list in that round (N from 0 to 18, or all);
 #                            empty: no sweep
 #   LOAD_SQLITE_CHAIN=1      also measure senfi-sqlite (0: skip)
 #   LOAD_CAMPAIGNS=20        approved campaigns seeded in the example
@@ -304,6 +305,14 @@ for t in "${targets[@]}"; do
 	code=$(curl -sS -o /dev/null -w '%{http_code}' -H "Origin: $origin" -H 'Accept: application/json' \
 		-H 'X-Forwarded-For: 198.18.0.1' ${token:+-H "Authorization: Bearer $token"} "$url")
 	[ "$code" = 200 ] || die "$name: $url answers $code"
+done
+
+# Check every N of the header-field sweep is one the headers target serves.
+for n in $fields_sweep; do
+	url="http://$headers_addr/v1/items"
+	[ "$n" = all ] || url="$url?fields=$n"
+	code=$(curl -sS -o /dev/null -w '%{http_code}' "$url")
+	[ "$code" = 200 ] || die "LOAD_FIELDS: $n: $url answers $code (N must be from 0 to the number of fields, or all)"
 done
 
 say "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(go version | cut -d' ' -f3), load average $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -11,8 +11,9 @@
 //     choose how it is verified. HS256 secrets under 32 bytes are refused by
 //     [New].
 //   - Access and refresh tokens carry sub, role, typ, jti, fid (the session
-//     family), iat, nbf, exp, iss, aud and auth_time; one is never accepted
-//     in place of the other. iss and aud are always checked.
+//     family), iat, nbf, exp, iss, aud and auth_time, and refresh tokens of a
+//     session with its own lifetime rttl (IssueOptions.RefreshTTL); one is
+//     never accepted in place of the other. iss and aud are always checked.
 //   - [Authenticator.Refresh] consumes the refresh token atomically and
 //     returns a new pair of the same family; of two concurrent refreshes with
 //     one token exactly one wins. A consumed token presented again revokes

@@ -81,7 +81,11 @@ type IssueOptions struct {
 	// longer than others, idle sessions still end, and SessionLifetime
 	// still caps the whole. Whole seconds, from Options.AccessTTL to
 	// Options.SessionLifetime; Issue refuses others. Keep a retired signing
-	// key in the set for the longest RefreshTTL in use. Zero value:
+	// key in the set for the longest RefreshTTL in use. Lowering the value
+	// later does not shorten sessions already issued (each keeps its own,
+	// within SessionLifetime): revoke them to end them sooner. Replicas must
+	// all run a version that reads rttl, or a remembered session rotated by
+	// an older one falls back to Options.RefreshTTL. Zero value:
 	// Options.RefreshTTL.
 	RefreshTTL time.Duration
 }
@@ -134,6 +138,7 @@ func (a *Authenticator) issue(sub, role, fid string, rttl time.Duration, authTim
 	}
 	access, refresh := base, base
 	access.Type, access.ID, access.ExpiresAt = Access, rand.Text(), numericDate{accessExp}
+	access.RefreshTTL = 0 // only Refresh reads it
 	refresh.Type, refresh.ID, refresh.ExpiresAt = Refresh, rand.Text(), numericDate{refreshExp}
 	at, err := a.sign(&access)
 	if err != nil {

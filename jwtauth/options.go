@@ -37,7 +37,8 @@ type Options struct {
 	// AccessTTL is the lifetime of access tokens. Zero value: 15 minutes.
 	AccessTTL time.Duration
 	// RefreshTTL is the lifetime of a refresh token; each rotation issues a
-	// new one. Zero value: 7 days.
+	// new one. A session may have its own (IssueOptions.RefreshTTL, "remember
+	// me"). Zero value: 7 days.
 	RefreshTTL time.Duration
 	// SessionLifetime caps a family: however often it rotates, no token of
 	// it outlives AuthTime + SessionLifetime. Zero value: 30 days.

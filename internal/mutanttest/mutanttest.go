@@ -69,7 +69,10 @@ func Check(t *testing.T, test string, cases []Case) {
 // in a while. A mutant calls Gap between its check and its act, with no lock
 // held: the first two callers wait for each other (up to Patience), so both
 // act on what they read before either wrote; later callers pass straight
-// through. The zero value is ready; use one per store.
+// through. The zero value is ready; use one per store. It relies on the
+// suite's concurrent burst making the store's first two calls: a check that
+// called a fresh store once before its burst would wait Patience alone and
+// leave the burst unraced.
 type Race struct {
 	n atomic.Int32
 }

@@ -181,14 +181,7 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	if c.RefreshTTL < c.AccessTTL || c.RefreshTTL > maxSessionTTL {
 		r.fail("SENFI_REFRESH_TTL", "%s must be at least SENFI_ACCESS_TTL and at most 2160h", c.RefreshTTL)
 	}
-	c.RememberTTL = r.duration("SENFI_REMEMBER_TTL", max(14*24*time.Hour, c.RefreshTTL))
-	if c.RememberTTL < c.RefreshTTL || c.RememberTTL > maxSessionTTL || c.RememberTTL%time.Second != 0 {
-		r.fail("SENFI_REMEMBER_TTL", "%s must be whole seconds, at least SENFI_REFRESH_TTL and at most 2160h", c.RememberTTL)
-	}
-	c.SessionTTL = r.duration("SENFI_SESSION_TTL", max(30*24*time.Hour, c.RememberTTL))
-	if c.SessionTTL < c.RememberTTL || c.SessionTTL > maxSessionTTL {
-		r.fail("SENFI_SESSION_TTL", "%s must be at least SENFI_REMEMBER_TTL (and SENFI_REFRESH_TTL) and at most 2160h", c.SessionTTL)
-	}
+	c.RememberTTL, c.SessionTTL = r.sessionTTLs(c.RefreshTTL)
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		r.fail("SENFI_ADDR", "%q is not host:port (e.g. :8000)", c.Addr)
 	}
@@ -469,6 +462,37 @@ func (r *reader) duration(name string, def time.Duration) time.Duration {
 		return def
 	}
 	return d
+}
+
+// sessionTTLs reads SENFI_REMEMBER_TTL and SENFI_SESSION_TTL. Only values
+// the operator set are checked against the others; an unset one defaults
+// to what fits them: remember-me sessions 14 days (at least refresh, at most
+// an explicit session lifetime), sessions 30 days (at least remember).
+func (r *reader) sessionTTLs(refresh time.Duration) (remember, session time.Duration) {
+	const maxTTL = maxSessionTTL
+	_, rememberSet := r.get("SENFI_REMEMBER_TTL", "")
+	_, sessionSet := r.get("SENFI_SESSION_TTL", "")
+	remember = r.duration("SENFI_REMEMBER_TTL", 0)
+	session = r.duration("SENFI_SESSION_TTL", 0)
+	if sessionSet && (session < max(refresh, remember) || session > maxTTL) {
+		r.fail("SENFI_SESSION_TTL", "%s must be at least SENFI_REFRESH_TTL and SENFI_REMEMBER_TTL, and at most 2160h", session)
+		sessionSet = false
+	}
+	if rememberSet && (remember < refresh || remember > maxTTL || remember%time.Second != 0) {
+		r.fail("SENFI_REMEMBER_TTL", "%s must be whole seconds, at least SENFI_REFRESH_TTL and at most 2160h", remember)
+		rememberSet = false
+	}
+	if !rememberSet {
+		remember = max(14*24*time.Hour, refresh)
+		if sessionSet {
+			remember = min(remember, session)
+		}
+		remember = min(remember, maxTTL).Truncate(time.Second)
+	}
+	if !sessionSet {
+		session = min(max(30*24*time.Hour, remember), maxTTL)
+	}
+	return remember, session
 }
 
 // path reads a path variable; relative paths are under dataDir.

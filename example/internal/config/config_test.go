@@ -74,6 +74,24 @@ func TestSessionLifetimesFollowRefreshTTL(t *testing.T) {
 	assert.Equal(t, 1000*time.Hour, c.SessionTTL)
 }
 
+// TestSessionTTLAlone: a shorter SENFI_SESSION_TTL alone pulls the
+// remember-me default down with it instead of failing.
+func TestSessionTTLAlone(t *testing.T) {
+	c, err := config.Load(lookup(map[string]string{"SENFI_DATA_DIR": t.TempDir(), "SENFI_SESSION_TTL": "168h"}))
+	require.NoError(t, err)
+	assert.Equal(t, 168*time.Hour, c.RememberTTL)
+	assert.Equal(t, 168*time.Hour, c.SessionTTL)
+}
+
+// TestBadRefreshTTLNamesOnlyItself: the session defaults that follow
+// SENFI_REFRESH_TTL do not add errors of their own.
+func TestBadRefreshTTLNamesOnlyItself(t *testing.T) {
+	_, err := config.Load(lookup(map[string]string{"SENFI_DATA_DIR": t.TempDir(), "SENFI_REFRESH_TTL": "2200h"}))
+	require.ErrorContains(t, err, "SENFI_REFRESH_TTL")
+	assert.NotContains(t, err.Error(), "SENFI_REMEMBER_TTL")
+	assert.NotContains(t, err.Error(), "SENFI_SESSION_TTL")
+}
+
 func TestAliases(t *testing.T) {
 	c, err := config.Load(lookup(map[string]string{
 		"SENFI_DATA_DIR":         t.TempDir(),
@@ -133,7 +151,8 @@ func TestRefusals(t *testing.T) {
 		{"bad ttl", map[string]string{"SENFI_ACCESS_TTL": "forever"}, "SENFI_ACCESS_TTL"},
 		{"remember below refresh", map[string]string{"SENFI_REMEMBER_TTL": "24h"}, "SENFI_REMEMBER_TTL"},
 		{"remember fraction", map[string]string{"SENFI_REMEMBER_TTL": "200h30m0.5s"}, "SENFI_REMEMBER_TTL"},
-		{"session below remember", map[string]string{"SENFI_SESSION_TTL": "200h"}, "SENFI_SESSION_TTL"},
+		{"session below remember", map[string]string{"SENFI_SESSION_TTL": "200h", "SENFI_REMEMBER_TTL": "300h"}, "SENFI_SESSION_TTL"},
+		{"session below refresh", map[string]string{"SENFI_SESSION_TTL": "100h"}, "SENFI_SESSION_TTL"},
 		{"session too long", map[string]string{"SENFI_SESSION_TTL": "3000h"}, "SENFI_SESSION_TTL"},
 		{"tiny ttl", map[string]string{"SENFI_ACCESS_TTL": "1s"}, "SENFI_ACCESS_TTL"},
 		{"refresh under access", map[string]string{"SENFI_REFRESH_TTL": "10m"}, "SENFI_REFRESH_TTL"},

@@ -61,8 +61,8 @@ func (b *builder) authPaths() {
 			"unknown addresses. Five consecutive failures lock the account for 15 minutes, doubling on repeat " +
 			"(429 with `Retry-After` and `retry_after`, even with the right password, except from an address " +
 			"that logged into the account within 30 days). 503 when the server is too busy hashing. " +
-			"`remember_me: true` keeps the session's refresh tokens valid for SENFI_REMEMBER_TTL (14 days) instead " +
-			"of SENFI_REFRESH_TTL (7 days), through every refresh.",
+			"`remember_me: true` keeps the session's refresh tokens valid for SENFI_REMEMBER_TTL (by default 14 days) " +
+			"instead of SENFI_REFRESH_TTL (by default 7 days), through every refresh.",
 		limit: "LOGIN",
 		body: jsonBody(object(req("email", email()), req("password", str(1, 0)), in("remember_me", boolean())),
 			map[string]any{"email": exEmail, "password": "correct horse battery staple 7"}),
