@@ -23,10 +23,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
@@ -60,7 +63,17 @@ type DB struct {
 	x      *sqlx.DB
 	engine Engine
 	now    func() time.Time
+
+	// Prepared single-row reads on SQLite, by query text (see stmt): an
+	// immutable map replaced whole under stmtMu, read without a lock.
+	stmtMu sync.Mutex
+	stmts  atomic.Pointer[map[string]*sqlx.Stmt]
+	closed bool
 }
+
+// maxStmts bounds the prepared-statement cache. The queries are constants
+// of this package, far fewer than this.
+const maxStmts = 128
 
 // Target is a parsed database URL.
 type Target struct {
@@ -158,8 +171,54 @@ func (db *DB) Engine() Engine { return db.engine }
 // X is the underlying sqlx handle, for the stores that share the database.
 func (db *DB) X() *sqlx.DB { return db.x }
 
-// Close closes the connection pool.
-func (db *DB) Close() error { return db.x.Close() }
+// Close closes the prepared statements and the connection pool.
+func (db *DB) Close() error {
+	db.stmtMu.Lock()
+	db.closed = true
+	var errs []error
+	if m := db.stmts.Swap(nil); m != nil {
+		for _, st := range *m {
+			errs = append(errs, st.Close())
+		}
+	}
+	db.stmtMu.Unlock()
+	return errors.Join(append(errs, db.x.Close())...)
+}
+
+// stmt returns query prepared, on SQLite, or nil. modernc.org/sqlite
+// compiles an unprepared query's SQL on every call, more than half the cost
+// of a single-row read by key (BenchmarkUserByID), and such reads run on
+// every authenticated request. PostgreSQL needs none of this (pgx caches
+// prepared statements per connection itself). A statement that fails to
+// prepare is not cached; the caller then runs the query unprepared.
+func (db *DB) stmt(ctx context.Context, query string) *sqlx.Stmt {
+	if db.engine != SQLite {
+		return nil
+	}
+	if m := db.stmts.Load(); m != nil {
+		if st, ok := (*m)[query]; ok {
+			return st
+		}
+	}
+	db.stmtMu.Lock()
+	defer db.stmtMu.Unlock()
+	var old map[string]*sqlx.Stmt
+	if m := db.stmts.Load(); m != nil {
+		old = *m
+	}
+	if st, ok := old[query]; ok || db.closed || len(old) >= maxStmts {
+		return st
+	}
+	st, err := db.x.PreparexContext(ctx, db.q(query))
+	if err != nil {
+		return nil
+	}
+	m := make(map[string]*sqlx.Stmt, len(old)+1)
+	maps.Copy(m, old)
+	m[query] = st
+	db.stmts.Store(&m)
+	return st
+}
 
 // Ping checks that the database answers (readiness).
 func (db *DB) Ping(ctx context.Context) error { return db.x.PingContext(ctx) }
@@ -227,7 +286,12 @@ func isUnique(err error) bool {
 
 // getOne runs a single-row query into dst, mapping no rows to ErrNotFound.
 func (db *DB) getOne(ctx context.Context, dst any, query string, args ...any) error {
-	err := db.x.GetContext(ctx, dst, db.q(query), args...)
+	var err error
+	if st := db.stmt(ctx, query); st != nil {
+		err = st.GetContext(ctx, dst, args...)
+	} else {
+		err = db.x.GetContext(ctx, dst, db.q(query), args...)
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return ErrNotFound
 	}
