@@ -7,7 +7,10 @@
 // every time is an integer of Unix microseconds (UTC), so ordering and
 // comparisons do not depend on an engine's date type. The schema lives in
 // versioned, embedded goose migrations, one directory per engine
-// (migrations/postgres, migrations/sqlite), applied by [DB.Migrate].
+// (migrations/postgres, migrations/sqlite), applied by [DB.Migrate]. On
+// SQLite, single-row reads run as statements prepared once per query
+// (modernc.org/sqlite would compile the SQL on every call); pgx caches
+// PostgreSQL's statements by itself.
 //
 // Invariants that matter for security are constraints, not handler checks:
 // one account per lower-cased e-mail (unique index), one signature per user and
