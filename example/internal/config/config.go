@@ -355,21 +355,29 @@ func (r *reader) secure(c *Config) {
 	base.CORS.ExposedHeaders = []string{"X-Request-ID", "Retry-After", "RateLimit", "RateLimit-Policy"}
 	base.RequireJSON = true
 	base.MaxBodyBytes = 1 << 20
-	opts, err := secure.FromEnvLookup("SENFI_", base, r.lookup)
+	// SENFI_ENV picks the base above. secure would read SENFI_DEVELOPMENT
+	// (alias DJANGO_DEBUG, which the seed's development settings set) as
+	// "start from Development() instead of base", dropping the app's CORS
+	// and JSON settings, so they are read here instead: refused when true in
+	// production, no-ops in development.
+	debug := r.boolean("DJANGO_DEBUG", false)
+	dev := r.boolean("SENFI_DEVELOPMENT", false)
+	opts, err := secure.FromEnvLookup("SENFI_", base, func(k string) (string, bool) {
+		if k == "SENFI_DEVELOPMENT" || k == "DJANGO_DEBUG" {
+			return "", false
+		}
+		return r.lookup(k)
+	})
 	if err != nil {
 		r.errs = append(r.errs, err)
 		return
 	}
 	if c.Production {
-		if v, ok := r.lookup("DJANGO_DEBUG"); ok {
-			if b, _ := strconv.ParseBool(strings.TrimSpace(v)); b {
-				r.fail("DJANGO_DEBUG", "is true: debug relaxations are refused in production (unset it or set SENFI_ENV=development)")
-			}
+		if debug {
+			r.fail("DJANGO_DEBUG", "is true: debug relaxations are refused in production (unset it or set SENFI_ENV=development)")
 		}
-		if v, ok := r.lookup("SENFI_DEVELOPMENT"); ok {
-			if b, _ := strconv.ParseBool(strings.TrimSpace(v)); b {
-				r.fail("SENFI_DEVELOPMENT", "is true: development relaxations are refused in production")
-			}
+		if dev {
+			r.fail("SENFI_DEVELOPMENT", "is true: development relaxations are refused in production")
 		}
 		if len(opts.AllowedHosts) == 0 && !opts.AllowAnyHost {
 			r.fail("SENFI_ALLOWED_HOSTS", "must be set in production (comma list of host names)")

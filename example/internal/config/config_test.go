@@ -74,6 +74,18 @@ func TestSessionLifetimesFollowRefreshTTL(t *testing.T) {
 	assert.Equal(t, 1000*time.Hour, c.SessionTTL)
 }
 
+// TestDebugInDevelopmentKeepsTheAppsSettings: the seed's development
+// settings set DJANGO_DEBUG=True; that must not reset the app's CORS and
+// JSON settings to secure's bare development preset.
+func TestDebugInDevelopmentKeepsTheAppsSettings(t *testing.T) {
+	c, err := config.Load(lookup(map[string]string{"SENFI_DATA_DIR": t.TempDir(), "DJANGO_DEBUG": "True", "SENFI_DEVELOPMENT": "yes"}))
+	require.NoError(t, err)
+	assert.Contains(t, c.Secure.CORS.AllowedOrigins, "http://localhost:3000")
+	assert.True(t, c.Secure.CORS.AllowCredentials)
+	assert.True(t, c.Secure.RequireJSON)
+	assert.True(t, c.Secure.DisableSSLRedirect)
+}
+
 // TestSessionTTLAlone: a shorter SENFI_SESSION_TTL alone pulls the
 // remember-me default down with it instead of failing.
 func TestSessionTTLAlone(t *testing.T) {
@@ -137,6 +149,9 @@ func TestRefusals(t *testing.T) {
 		{"short alias", prod(map[string]string{"SENFI_SECRET_KEY": "", "DJANGO_SECRET_KEY": "your-secure-secret-key"}), "DJANGO_SECRET_KEY"},
 		{"placeholder", prod(map[string]string{"SENFI_SECRET_KEY": "django-insecure-0123456789abcdef0123456789"}), "placeholder"},
 		{"debug", prod(map[string]string{"DJANGO_DEBUG": "True"}), "DJANGO_DEBUG"},
+		{"debug on", prod(map[string]string{"DJANGO_DEBUG": "on"}), "DJANGO_DEBUG"},
+		{"development yes", prod(map[string]string{"SENFI_DEVELOPMENT": "yes"}), "SENFI_DEVELOPMENT"},
+		{"bad debug", map[string]string{"DJANGO_DEBUG": "maybe"}, "DJANGO_DEBUG"},
 		{"no hosts", prod(map[string]string{"SENFI_ALLOWED_HOSTS": ""}), "SENFI_ALLOWED_HOSTS"},
 		{"no origins", prod(map[string]string{"SENFI_CORS_ALLOWED_ORIGINS": ""}), "SENFI_CORS_ALLOWED_ORIGINS"},
 		{"no smtp", prod(map[string]string{"SENFI_SMTP_HOST": ""}), "SENFI_SMTP_HOST"},
