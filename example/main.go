@@ -233,6 +233,7 @@ func (e environment) serve(args []string) error {
 		mln, err := listen(cfg.MetricsAddr)
 		if err != nil {
 			_ = srv.Close()
+			stopAll()
 			_ = a.Close(ctx)
 			return fmt.Errorf("SENFI_METRICS_ADDR: %w", err)
 		}

@@ -542,10 +542,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func methodAware(mux *http.ServeMux) http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		var allow []string
+		probe := *r // mux.Handler only reads the request: one shallow copy serves every method
 		for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
-			probe := r.Clone(r.Context())
 			probe.Method = m
-			if _, pattern := mux.Handler(probe); pattern != "/" && pattern != "" {
+			if _, pattern := mux.Handler(&probe); pattern != "/" && pattern != "" {
 				allow = append(allow, m)
 			}
 		}

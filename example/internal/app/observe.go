@@ -287,18 +287,32 @@ func firstRecordTime(path string) (time.Time, bool) {
 }
 
 // reportRoute tells the request log and the recorder which route served
-// the request, after the mux set r.Pattern; the trailing-slash twin of a
-// route ("GET /x/{$}") counts as the route itself.
+// the request, once the mux has set r.Pattern (deferred, so that a request
+// whose handler panics is filed under its route too); the trailing-slash
+// twin of a route ("GET /x/{$}") counts as the route itself, the root
+// ("GET /{$}") stays as it is.
 func reportRoute(mux http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			pattern := routeLabel(r.Pattern)
+			if pattern != "" {
+				audit.SetRoute(w, pattern)
+				perf.SetRoute(w, pattern)
+			}
+		}()
 		mux.ServeHTTP(w, r)
-		pattern := strings.TrimSuffix(r.Pattern, "/{$}")
-		if pattern == "/" {
-			pattern = "" // the catch-all: unmatched
-		}
-		if pattern != "" {
-			audit.SetRoute(w, pattern)
-			perf.SetRoute(w, pattern)
-		}
 	})
+}
+
+// routeLabel is reportRoute's label of a ServeMux pattern: "" for the
+// catch-all ("/", unmatched requests), the pattern without a trailing
+// "/{$}" unless that leaves no path.
+func routeLabel(pattern string) string {
+	if pattern == "/" {
+		return ""
+	}
+	if p, ok := strings.CutSuffix(pattern, "/{$}"); ok && p != "" && !strings.HasSuffix(p, " ") {
+		return p
+	}
+	return pattern
 }

@@ -184,6 +184,7 @@ func (w *where) sql() string {
 // likePattern is a case-insensitive LIKE pattern matching s anywhere, with
 // the wildcards in s escaped ('\' is the escape character).
 func likePattern(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return "%" + r.Replace(strings.ToLower(s)) + "%"
+	return "%" + likeEscaper.Replace(strings.ToLower(s)) + "%"
 }
+
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
