@@ -160,13 +160,14 @@ func New(o Options) (*Server, error) {
 	if err := o.Policy.Check(); err != nil {
 		return nil, err
 	}
-	if o.Privacy == nil || o.Privacy.IP == nil {
-		p := defaultPrivacy
-		o.Privacy = &p
-	} else {
-		p := *o.Privacy
-		o.Privacy = &p
+	p := defaultPrivacy
+	if o.Privacy != nil {
+		p = *o.Privacy
+		if p.IP == nil { // default only what is missing: keep User and AuditLog
+			p.IP = defaultPrivacy.IP
+		}
 	}
+	o.Privacy = &p
 	if o.Privacy.MaxAuditEvents <= 0 {
 		o.Privacy.MaxAuditEvents = 1000
 	}
@@ -195,9 +196,6 @@ func (s *Server) Mux() *http.ServeMux { return s.mux }
 // contract test checks that the document describes every one.
 func (s *Server) Routes() []string { return append([]string(nil), s.patterns...) }
 
-// ServeHTTP serves the API.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
-
 // Handle registers h for pattern ("METHOD /path") and the same path with a
 // trailing slash, so that both forms are served identically.
 func (s *Server) Handle(pattern string, h http.Handler) {
@@ -216,8 +214,7 @@ func (s *Server) requireAuth(h http.Handler) http.Handler { return s.o.Auth.Requ
 // requireRole admits authenticated requests whose role is one of roles (403
 // "دسترسی ندارید." otherwise).
 func (s *Server) requireRole(roles ...string) func(http.Handler) http.Handler {
-	mw := s.o.Auth.RequireRole(roles...)
-	return func(h http.Handler) http.Handler { return s.o.Auth.Require(mw(h)) }
+	return s.o.Auth.RequireRole(roles...) // 401 without a token, as Require
 }
 
 // limited wraps h in the limiter of that contract name, if configured.
@@ -379,15 +376,6 @@ func (s *Server) optionalCaller(w http.ResponseWriter, r *http.Request) (u data.
 	}
 	u, _, ok = s.caller(w, r)
 	return u, false, ok
-}
-
-func hasRole(role string, roles []string) bool {
-	for _, x := range roles {
-		if x == role {
-			return true
-		}
-	}
-	return false
 }
 
 // codeHash is the stored form of a verification code.

@@ -23,7 +23,7 @@ const (
 // ones to their author, ADMIN3 and the category's moderators; anything else
 // is 404.
 func (s *Server) campaignDetail(w http.ResponseWriter, r *http.Request) {
-	c, v, ok := s.seenCampaign(w, r)
+	c, v, ok := s.seenCampaign(w, r, true)
 	if !ok {
 		return
 	}
@@ -41,7 +41,7 @@ func (s *Server) editCampaign(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &in, false) {
 		return
 	}
-	c, v, ok := s.seenCampaign(w, r)
+	c, v, ok := s.seenCampaign(w, r, true)
 	if !ok {
 		return
 	}

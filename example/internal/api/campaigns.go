@@ -445,10 +445,18 @@ func statusInput(w http.ResponseWriter, r *http.Request, noun string) (status, m
 	return "", "", false
 }
 
-// seenCampaign loads who is asking (viewerOf) and the {id} campaign, if they
-// may see it (404 otherwise); ok=false: answered.
-func (s *Server) seenCampaign(w http.ResponseWriter, r *http.Request) (data.Campaign, viewer, bool) {
-	v, ok := s.viewerOf(w, r)
+// seenCampaign loads who is asking and the {id} campaign, if they may see
+// it (404 otherwise); ok=false: answered. With signed, the viewer also
+// carries the campaigns they signed (viewerOf: one more query), which only
+// an answer with has_signed needs.
+func (s *Server) seenCampaign(w http.ResponseWriter, r *http.Request, signed bool) (data.Campaign, viewer, bool) {
+	var v viewer
+	var ok bool
+	if signed {
+		v, ok = s.viewerOf(w, r)
+	} else {
+		v, ok = s.who(w, r)
+	}
 	if !ok {
 		return data.Campaign{}, v, false
 	}
@@ -481,7 +489,7 @@ func (s *Server) sign(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	c, v, ok := s.seenCampaign(w, r)
+	c, v, ok := s.seenCampaign(w, r, false)
 	if !ok {
 		return
 	}
@@ -520,7 +528,7 @@ type signatureJSON struct {
 
 // GET /api/campaigns/{id}/signatures
 func (s *Server) signatures(w http.ResponseWriter, r *http.Request) {
-	c, _, ok := s.seenCampaign(w, r)
+	c, _, ok := s.seenCampaign(w, r, false)
 	if !ok {
 		return
 	}
@@ -552,7 +560,7 @@ func (s *Server) signatures(w http.ResponseWriter, r *http.Request) {
 
 // GET /api/campaigns/{id}/check-signature
 func (s *Server) checkSignature(w http.ResponseWriter, r *http.Request) {
-	c, v, ok := s.seenCampaign(w, r)
+	c, v, ok := s.seenCampaign(w, r, false)
 	if !ok {
 		return
 	}

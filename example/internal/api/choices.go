@@ -1,6 +1,10 @@
 package api
 
-import "github.com/senfi-sharif/senfi/example/internal/data"
+import (
+	"slices"
+
+	"github.com/senfi-sharif/senfi/example/internal/data"
+)
 
 // GeneralCategory is the label every user sees ("University issues").
 const GeneralCategory = "مسائل دانشگاهی"
@@ -29,8 +33,8 @@ var Faculties = []string{
 // sentinel (data.NoDormitory).
 var Dormitories = []string{"احمدی روشن", "طرشت ۲", "طرشت ۳", data.NoDormitory}
 
-func isFaculty(v string) bool   { return contains(Faculties, v) }
-func isDormitory(v string) bool { return contains(Dormitories, v) }
+func isFaculty(v string) bool   { return slices.Contains(Faculties, v) }
+func isDormitory(v string) bool { return slices.Contains(Dormitories, v) }
 
 // isCategory: the general label, a faculty, a real dormitory (the sentinel
 // is refused as a category, as HEAD does), or the council's.
@@ -49,15 +53,6 @@ func allCategories() []string {
 		}
 	}
 	return append(cats, CouncilCategory)
-}
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // ownCategories are the general label and the user's faculty and dormitory
@@ -92,7 +87,7 @@ func userCategories(u data.User) []string {
 // council members and HEAD2 (an observer has no vote, and a non-member none
 // either: HEAD let both post there).
 func postCategories(u data.User) []string {
-	if hasRole(u.Role, ADMIN3) {
+	if slices.Contains(ADMIN3, u.Role) {
 		return allCategories()
 	}
 	cats := ownCategories(u)
@@ -104,12 +99,12 @@ func postCategories(u data.User) []string {
 
 // seesCouncil: a council member or observer, or HEAD2.
 func seesCouncil(u data.User) bool {
-	return u.CouncilStatus == data.CouncilMember || u.CouncilStatus == data.CouncilObserver || hasRole(u.Role, HEAD2)
+	return u.CouncilStatus == data.CouncilMember || u.CouncilStatus == data.CouncilObserver || slices.Contains(HEAD2, u.Role)
 }
 
 // votesInCouncil: a voting council member, or HEAD2.
 func votesInCouncil(u data.User) bool {
-	return u.CouncilStatus == data.CouncilMember || hasRole(u.Role, HEAD2)
+	return u.CouncilStatus == data.CouncilMember || slices.Contains(HEAD2, u.Role)
 }
 
 // mayParticipate reports whether u may sign or vote in content of category
@@ -125,7 +120,7 @@ func mayParticipate(u data.User, category string) bool {
 // sentinel); nobody else any.
 func moderates(u data.User, category string) bool {
 	switch {
-	case hasRole(u.Role, ADMIN3):
+	case slices.Contains(ADMIN3, u.Role):
 		return true
 	case u.Role == RoleFacultyMember:
 		return ownFaculty(u) && category == u.Faculty
@@ -138,7 +133,7 @@ func moderates(u data.User, category string) bool {
 // moderatedCategories are the categories u moderates, for list queries: nil
 // (every category) for ADMIN3, else the scoped category or none.
 func moderatedCategories(u data.User) []string {
-	if hasRole(u.Role, ADMIN3) {
+	if slices.Contains(ADMIN3, u.Role) {
 		return nil
 	}
 	cats := []string{}

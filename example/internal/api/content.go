@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -37,7 +38,7 @@ func (s *Server) who(w http.ResponseWriter, r *http.Request) (viewer, bool) {
 	if !ok {
 		return viewer{}, false
 	}
-	return viewer{anonymous: anon, user: u, admin: !anon && hasRole(u.Role, ADMIN3)}, true
+	return viewer{anonymous: anon, user: u, admin: !anon && slices.Contains(ADMIN3, u.Role)}, true
 }
 
 // categories the viewer may see approved content of; nil means all.
@@ -71,7 +72,7 @@ func (v viewer) sees(status, category string, author sql.NullInt64) bool {
 	case status != data.StatusApproved && status != data.StatusClosed:
 		return false
 	}
-	return contains(v.categories(), category)
+	return slices.Contains(v.categories(), category)
 }
 
 // authorEmail is the author's address for those who may see it (ADMIN3, the
@@ -247,7 +248,7 @@ func checkCategory(in *string, def string, u data.User, asModerator bool) (strin
 		return c, nil
 	case !isCategory(c):
 		return "", bad("category", "دسته‌بندی نامعتبر است.")
-	case asModerator && moderates(u, c), !asModerator && contains(postCategories(u), c):
+	case asModerator && moderates(u, c), !asModerator && slices.Contains(postCategories(u), c):
 		return c, nil
 	case c == CouncilCategory:
 		return "", bad("category", "فقط اعضای دارای حق رأی شورای عمومی می‌توانند در این دسته‌بندی مطلب ثبت کنند.")

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -37,7 +38,7 @@ func TestModerates(t *testing.T) {
 			t.Errorf("%s: moderates = %v, want %v", tt.name, got, tt.want)
 		}
 		cats := moderatedCategories(tt.u)
-		if in := cats == nil || contains(cats, tt.category); in != tt.want {
+		if in := cats == nil || slices.Contains(cats, tt.category); in != tt.want {
 			t.Errorf("%s: moderatedCategories %v disagrees with moderates", tt.name, cats)
 		}
 	}
@@ -54,11 +55,11 @@ func TestModerates(t *testing.T) {
 		{"head", user(RoleHead, "", "", data.CouncilNone), true, true, true},
 		{"center member", user(RoleCenterMember, "", "", data.CouncilNone), true, true, false},
 	} {
-		cats := viewer{user: tt.u, admin: hasRole(tt.u.Role, ADMIN3)}.categories()
-		if got := cats == nil || contains(cats, CouncilCategory); got != tt.sees {
+		cats := viewer{user: tt.u, admin: slices.Contains(ADMIN3, tt.u.Role)}.categories()
+		if got := cats == nil || slices.Contains(cats, CouncilCategory); got != tt.sees {
 			t.Errorf("%s: sees the council = %v, want %v", tt.name, got, tt.sees)
 		}
-		if got := contains(postCategories(tt.u), CouncilCategory); got != tt.posts {
+		if got := slices.Contains(postCategories(tt.u), CouncilCategory); got != tt.posts {
 			t.Errorf("%s: posts in the council = %v, want %v", tt.name, got, tt.posts)
 		}
 		if got := mayParticipate(tt.u, CouncilCategory); got != tt.participates {
@@ -68,7 +69,7 @@ func TestModerates(t *testing.T) {
 			t.Errorf("%s: may not take part in the general category", tt.name)
 		}
 	}
-	if n := len(allCategories()); n != 18 || contains(allCategories(), data.NoDormitory) {
+	if n := len(allCategories()); n != 18 || slices.Contains(allCategories(), data.NoDormitory) {
 		t.Errorf("allCategories = %d categories: %v", n, allCategories())
 	}
 }

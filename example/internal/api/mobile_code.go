@@ -121,7 +121,9 @@ func (s *Server) codeAddress(w http.ResponseWriter, r *http.Request) (string, bo
 	}
 	d, err := l.Allow(withLimitKey(r, email))
 	if err == nil && !d.Allowed {
-		err = &ratelimit.LimitError{Decision: d}
+		// Allow, unlike the Handler, calls no OnLimited: record it here.
+		s.event(r, EvRateLimitBlocked, "failure", slog.String("limit", "SEND_CODE_EMAIL"))
+		err = &ratelimit.LimitError{Name: l.Name(), Decision: d}
 	}
 	if err != nil {
 		ratelimit.WriteError(w, r, err)

@@ -171,8 +171,8 @@ type pseudonymState struct {
 }
 
 // Privacy is what the privacy routes need from the app: the pseudonymisers
-// and the security log to export from. The app installs it with
-// [Privacy.Handler]; a request without it uses truncated addresses and
+// and the security log to export from. The app passes it as
+// Options.Privacy; without it the routes use truncated addresses and
 // exports no security-log events.
 type Privacy struct {
 	// IP pseudonymises client addresses. Required.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -125,10 +126,11 @@ func (s *Server) touchSession(r *http.Request, p jwtauth.Pair) {
 	}
 }
 
-// userAgent is the request's User-Agent cut to data.MaxUserAgent bytes at
-// a character boundary.
+// userAgent is the request's User-Agent as valid UTF-8 (PostgreSQL refuses
+// anything else in a text column; invalid bytes are dropped), cut to
+// data.MaxUserAgent bytes at a character boundary.
 func userAgent(r *http.Request) string {
-	ua := r.UserAgent()
+	ua := strings.ToValidUTF8(r.UserAgent(), "")
 	if len(ua) <= data.MaxUserAgent {
 		return ua
 	}

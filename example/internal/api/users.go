@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -17,9 +18,9 @@ func (s *Server) users(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, "list users", err)
 		return
 	}
-	out := make([]adminUserJSON, len(list))
+	out := make([]userJSON, len(list))
 	for i, u := range list {
-		out[i] = toAdminUserJSON(u)
+		out[i] = toUserJSON(u)
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -39,18 +40,7 @@ func (s *Server) userDetail(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, "load user", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toAdminUserJSON(u))
-}
-
-// adminUserJSON is the user object of the HEAD2 user routes: the reference's
-// fields and the council membership of HEAD.
-type adminUserJSON struct {
-	userJSON
-	CouncilMemberStatus string `json:"council_member_status"`
-}
-
-func toAdminUserJSON(u data.User) adminUserJSON {
-	return adminUserJSON{userJSON: toUserJSON(u), CouncilMemberStatus: u.CouncilStatus}
+	writeJSON(w, http.StatusOK, toUserJSON(u))
 }
 
 // PUT /api/user/{id}/council-status (HEAD2): {"council_member_status":
@@ -72,7 +62,7 @@ func (s *Server) setCouncilStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	status := strings.TrimSpace(firstNonEmpty(in.CouncilMemberStatus, in.Status))
-	if !contains(councilStatuses, status) {
+	if !slices.Contains(councilStatuses, status) {
 		invalid(w, r, "council_member_status", "council_member_status must be member, observer or none")
 		return
 	}
@@ -92,7 +82,7 @@ func (s *Server) setCouncilStatus(w http.ResponseWriter, r *http.Request) {
 	}
 	s.event(r, EvAuthzChange, "success", slog.Int64("target_user_id", id), slog.String("old_council_status", u.CouncilStatus), slog.String("new_council_status", status))
 	u.CouncilStatus = status
-	writeJSON(w, http.StatusOK, map[string]any{"success": true, "message": "وضعیت عضویت شورا به‌روز شد.", "user": toAdminUserJSON(u)})
+	writeJSON(w, http.StatusOK, map[string]any{"success": true, "message": "وضعیت عضویت شورا به‌روز شد.", "user": toUserJSON(u)})
 }
 
 // PUT /api/user/{id}/role (superadmin)

@@ -114,6 +114,7 @@ func TestLoginCodeLimits(t *testing.T) {
 	s.expect(200, "POST", "/api/auth/send-mobile-code", "", map[string]any{"email": "a@sharif.edu"})
 	r := s.expect(429, "POST", "/api/auth/send-mobile-code", "", map[string]any{"email": "a@sharif.edu"})
 	assert.NotEmpty(t, r.Header.Get("Retry-After"), "the address's budget is shared with send-code")
+	assert.True(t, s.hasEvent("excess_rate_limit_exceeded", "failure"), "the per-address refusal is in the security log (no per-IP limit has fired yet)")
 	s.expect(200, "POST", "/api/auth/send-mobile-code", "", map[string]any{"email": "b@sharif.edu"})
 	r = s.expect(429, "POST", "/api/auth/send-mobile-code", "", map[string]any{"email": "c@sharif.edu"})
 	assert.NotEmpty(t, r.Header.Get("Retry-After"), "per IP")

@@ -126,3 +126,14 @@ func TestSessionsAcrossReplicas(t *testing.T) {
 	fresh, _ := a.loginAs("grace@sharif.edu", "After")
 	assert.Len(t, c.sessionsOf(fresh), 1)
 }
+
+// TestInvalidUserAgent: a User-Agent that is not UTF-8 is stored without
+// its invalid bytes (PostgreSQL refuses them in text; this was a 500).
+func TestInvalidUserAgent(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		s := start(t, b, options{})
+		s.signup("ua@sharif.edu")
+		tok, _ := s.loginAs("ua@sharif.edu", "Mozilla/5.0 \xff\xfe(bad)")
+		assert.Contains(t, s.sessionsOf(tok), "Mozilla/5.0 (bad)")
+	})
+}
