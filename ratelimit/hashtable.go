@@ -64,15 +64,6 @@ func (t *tatTable) find(k uint64) (int, bool) {
 	}
 }
 
-// get returns the value of k.
-func (t *tatTable) get(k uint64) (int64, bool) {
-	i, ok := t.find(k)
-	if !ok {
-		return 0, false
-	}
-	return t.slots[i].v, true
-}
-
 // insertAt stores (k, v) in the empty slot i that find returned for k, and
 // reports whether it did; it does not when the table is too full, and the
 // caller must then grow it and find the slot again.
@@ -85,13 +76,9 @@ func (t *tatTable) insertAt(i int, k uint64, v int64) bool {
 	return true
 }
 
-// put sets the value of k, growing the table when needed.
-func (t *tatTable) put(k uint64, v int64) {
-	i, ok := t.find(k)
-	if ok {
-		t.slots[i].v = v
-		return
-	}
+// insert stores (k, v) in the empty slot i that find returned for k,
+// growing the table first when it is too full.
+func (t *tatTable) insert(i int, k uint64, v int64) {
 	if !t.insertAt(i, k, v) {
 		t.grow()
 		i, _ = t.find(k)
@@ -140,15 +127,6 @@ func (t *tatTable) deleteAt(i int) {
 	t.n--
 }
 
-// delete removes k, reporting whether it was present.
-func (t *tatTable) delete(k uint64) bool {
-	i, ok := t.find(k)
-	if ok {
-		t.deleteAt(i)
-	}
-	return ok
-}
-
 // sweep deletes every entry whose value is at most now and returns how
 // many it deleted.
 func (t *tatTable) sweep(now int64) int {
@@ -188,14 +166,5 @@ func (t *tatTable) evictSample(now int64) {
 	}
 	if victim >= 0 {
 		t.deleteAt(victim)
-	}
-}
-
-// all calls f for every entry, in slot order.
-func (t *tatTable) all(f func(k uint64, v int64)) {
-	for _, s := range t.slots {
-		if s.k != 0 {
-			f(s.k, s.v)
-		}
 	}
 }

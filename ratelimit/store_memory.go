@@ -107,11 +107,7 @@ func (s *MemoryStore) take(h uint64, g gcra, now int64) Decision {
 				sh.makeRoomLocked(now, s.perShard)
 				i, _ = t.find(k)
 			}
-			if !t.insertAt(i, k, newTAT) {
-				t.grow()
-				i, _ = t.find(k)
-				t.insertAt(i, k, newTAT)
-			}
+			t.insert(i, k, newTAT)
 		}
 	}
 	sh.mu.Unlock()

@@ -325,11 +325,12 @@ func Peer(remoteAddr string) netip.Addr {
 	if _, ip, ok := peerIPv4(remoteAddr); ok {
 		return netip.AddrFrom4(ip)
 	}
-	if i := strings.LastIndexByte(remoteAddr, ':'); i > 0 && remoteAddr[0] != '[' && strings.IndexByte(remoteAddr[:i], ':') < 0 {
-		if a, err := netip.ParseAddr(remoteAddr[:i]); err == nil && validPort(remoteAddr[i:]) {
-			return a
-		}
-	}
+	return parsePeer(remoteAddr)
+}
+
+// parsePeer is Peer with the standard library's parsers only: the general
+// path, and the definition the IPv4 fast path must agree with (FuzzPeer).
+func parsePeer(remoteAddr string) netip.Addr {
 	if ap, err := netip.ParseAddrPort(remoteAddr); err == nil {
 		return normalize(ap.Addr())
 	}
