@@ -45,18 +45,16 @@
 // refused requests too; the secure headers come before rate limiting and
 // authentication so that a 429 or a 401 still carries them; rate limiting
 // comes before authentication so that floods are shed before signatures are
-// checked:
+// checked. With guard a *secure.Guard, rec a *perf.Recorder, events an
+// *audit.Logger, limiter a *ratelimit.Limiter and auth a
+// *jwtauth.Authenticator, each built by its package's New:
 //
-//	guard, err := secure.New(secure.Options{AllowedHosts: []string{"api.example.com"}})
-//	if err != nil {
-//		log.Fatal(err)
-//	}
 //	chain := alice.New(
-//		guard.ClientIP,   // client IP behind trusted proxies
-//		rec.Handler,      // perf: per-route figures
-//		log.Requests,     // audit: request log and request IDs
-//		log.Recover,      // audit: panics become a 500 problem
-//		guard.Handler,    // headers, hosts, HTTPS, CORS, body limits
+//		guard.ClientIP,    // client IP behind trusted proxies
+//		rec.Handler,       // perf: per-route figures
+//		events.Requests,   // audit: request log and request IDs
+//		events.Recover,    // audit: panics become a 500 problem
+//		guard.Handler,     // headers, hosts, HTTPS, CORS, body limits
 //		limiter.Handler,   // rate limits by client IP
 //		auth.Authenticate, // JWT access tokens, revocation checked
 //	)

@@ -29,7 +29,7 @@ import (
 //     fields (copied from its answer): the part of the chain's cost that
 //     is the size of its response, not its work;
 //   - layers-NN-name: the first NN layers of the senfi chain only, adding
-//     one layer at a time, to show what each costs (senfi is all ten).
+//     one layer at a time, to show what each costs (senfi is all of them).
 //
 // Each runs serially and with b.RunParallel (-parallel). The benchmark
 // fails before measuring unless every chain answers the authenticated

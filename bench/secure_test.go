@@ -15,6 +15,7 @@ import (
 	"github.com/rs/cors"
 	unrolled "github.com/unrolled/secure"
 
+	"github.com/senfi-sharif/senfi/bench/cmd/chainserver/chain"
 	"github.com/senfi-sharif/senfi/secure"
 )
 
@@ -37,9 +38,7 @@ const (
 // The CORS settings of secure.CORSOptions' zero values, spelled out for
 // rs/cors so that both configurations send the same CORS headers.
 var (
-	corsMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
 	corsHeaders = []string{"Accept", "Authorization", "Content-Type", "X-Request-ID"}
-	corsExposed = []string{"X-Request-ID", "Retry-After", "RateLimit", "RateLimit-Policy"}
 	corsMaxAge  = int(secure.DefaultCORSMaxAge.Seconds())
 )
 
@@ -174,29 +173,14 @@ func newSenfi(b *testing.B) *secure.Guard {
 // same headers as newSenfi. unrolled/secure has no Cache-Control option, so
 // senfi writes one header more.
 func newPeers(next http.Handler) http.Handler {
-	s := unrolled.New(unrolled.Options{
-		AllowedHosts:                  []string{benchHost},
-		SSLRedirect:                   false,
-		STSSeconds:                    secure.DefaultSTSSeconds,
-		STSIncludeSubdomains:          true,
-		ForceSTSHeader:                true,
-		FrameDeny:                     true,
-		ContentTypeNosniff:            true,
-		BrowserXssFilter:              true,
-		CustomBrowserXssValue:         "0", // as senfi; BrowserXssFilter alone sends "1; mode=block"
-		ReferrerPolicy:                secure.DefaultReferrerPolicy,
-		ContentSecurityPolicy:         secure.DefaultContentSecurityPolicy,
-		PermissionsPolicy:             secure.DefaultPermissionsPolicy,
-		CrossOriginOpenerPolicy:       secure.DefaultCrossOriginOpenerPolicy,
-		CrossOriginEmbedderPolicy:     secure.DefaultCrossOriginEmbedderPolicy,
-		CrossOriginResourcePolicy:     secure.DefaultCrossOriginResourcePolicy,
-		XPermittedCrossDomainPolicies: "none",
-	})
+	opts := chain.UnrolledOptions([]string{benchHost})
+	opts.STSSeconds, opts.STSIncludeSubdomains, opts.ForceSTSHeader = secure.DefaultSTSSeconds, true, true
+	s := unrolled.New(opts)
 	c := cors.New(cors.Options{
 		AllowedOrigins:   []string{benchOrigin},
-		AllowedMethods:   corsMethods,
+		AllowedMethods:   chain.CORSMethods,
 		AllowedHeaders:   corsHeaders,
-		ExposedHeaders:   corsExposed,
+		ExposedHeaders:   chain.CORSExposed,
 		AllowCredentials: true,
 		MaxAge:           corsMaxAge,
 	})

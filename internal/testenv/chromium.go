@@ -50,13 +50,13 @@ func removeProfile(dir string, timeout time.Duration) error {
 	}
 }
 
-// ChromiumFlags are the command-line flags the browser runs with: headless,
+// chromiumFlags are the command-line flags the browser runs with: headless,
 // no sandbox (test containers often lack the user namespaces it needs), no
 // GPU, and none of the background traffic a fresh profile would start
 // (component updates, sync, field trials, QUIC probes), so that a test
 // talks only to its own servers. A fresh --user-data-dir is added per
 // test.
-func ChromiumFlags() []string {
+func chromiumFlags() []string {
 	return []string{
 		"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 		"--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -64,7 +64,7 @@ func ChromiumFlags() []string {
 }
 
 // Chromium starts a new headless browser and returns a chromedp context
-// for a tab of it: the executable of ChromiumPath, with ChromiumFlags, a
+// for a tab of it: the executable of ChromiumPath, with chromiumFlags, a
 // 1280×900 window and a new, empty profile directory. The browser is
 // stopped and its profile removed when the test ends. When no browser is installed the test is
 // skipped, or failed when RequireServices; a browser that is installed
@@ -76,12 +76,8 @@ func Chromium(t testing.TB) context.Context {
 	t.Helper()
 	path, err := ChromiumPath()
 	if err != nil {
-		msg := fmt.Sprintf("Chromium not found at %s: %v: install it (apt-get install chromium) or set %s; %s=1 turns this skip into a failure",
-			path, err, EnvChromium, EnvRequireServices)
-		if RequireServices() {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+		skipOrFail(t, fmt.Sprintf("Chromium not found at %s: %v: install it (apt-get install chromium) or set %s; %s=1 turns this skip into a failure",
+			path, err, EnvChromium, EnvRequireServices))
 	}
 	// Not t.TempDir: Chromium's helper processes may still write to the
 	// profile for a moment after the browser exits, which fails the
@@ -98,7 +94,7 @@ func Chromium(t testing.TB) context.Context {
 		// not to the terminal.
 		chromedp.ModifyCmdFunc(func(cmd *exec.Cmd) { cmd.Stdout, cmd.Stderr = nil, nil }),
 	}
-	for _, f := range ChromiumFlags() {
+	for _, f := range chromiumFlags() {
 		opts = append(opts, chromedp.Flag(f[2:], true))
 	}
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)

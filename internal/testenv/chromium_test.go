@@ -62,14 +62,6 @@ func TestChromiumPath(t *testing.T) {
 	assert.Equal(t, testenv.DefaultChromium, path)
 }
 
-func TestChromiumFlags(t *testing.T) {
-	flags := testenv.ChromiumFlags()
-	for _, want := range []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync"} {
-		assert.Contains(t, flags, want)
-	}
-}
-
 func TestRemoveProfileWaitsForLateWriters(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "profile")
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "Default"), 0o700))

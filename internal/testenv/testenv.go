@@ -69,8 +69,13 @@ func unavailable(t testing.TB, service, addr, envVar string, err error) {
 	t.Helper()
 	// Driver errors may span lines (pgx lists each address it tried).
 	reason := strings.Join(strings.Fields(err.Error()), " ")
-	msg := fmt.Sprintf("%s not reachable at %s: %s: set %s or start it; %s=1 turns this skip into a failure",
-		service, addr, reason, envVar, EnvRequireServices)
+	skipOrFail(t, fmt.Sprintf("%s not reachable at %s: %s: set %s or start it; %s=1 turns this skip into a failure",
+		service, addr, reason, envVar, EnvRequireServices))
+}
+
+// skipOrFail skips the test with msg, or fails it when RequireServices.
+func skipOrFail(t testing.TB, msg string) {
+	t.Helper()
 	if RequireServices() {
 		t.Fatal(msg)
 	}

@@ -224,10 +224,12 @@ func (s *Store) revokedStatement(ctx context.Context) *sql.Stmt {
 	return st
 }
 
-// Close releases the statement the Store prepared on SQLite. It does not
-// close the database, and the Store keeps working afterwards without the
-// prepared statement. Closing the database releases the statement too, so
-// calling Close is optional when the two are closed together.
+// Close releases the statement the Store prepared on SQLite; call it after
+// the last request (a Revoked already running may fail with "statement is
+// closed"). It does not close the database, and calls made afterwards work
+// without the prepared statement. Closing the database releases the
+// statement too, so calling Close is optional when the two are closed
+// together.
 func (s *Store) Close() error {
 	s.stmtMu.Lock()
 	defer s.stmtMu.Unlock()

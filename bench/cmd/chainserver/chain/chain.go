@@ -175,7 +175,7 @@ func (o *Options) secureOptions() secure.Options {
 		AllowedOrigins:   []string{o.Origin},
 		AllowCredentials: true,
 		AllowedHeaders:   corsAllowed,
-		ExposedHeaders:   corsExposed,
+		ExposedHeaders:   CORSExposed,
 	}
 	opts.RequireJSON = true
 	opts.MaxBodyBytes = 1 << 20
@@ -186,8 +186,10 @@ func (o *Options) secureOptions() secure.Options {
 // secure package's defaults.
 var (
 	corsAllowed = []string{"Authorization", "Content-Type", "X-Request-ID"}
-	corsExposed = []string{"X-Request-ID", "Retry-After", "RateLimit", "RateLimit-Policy"}
-	corsMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+	// CORSExposed and CORSMethods are the example's exposed headers and
+	// secure's default methods, also the peers' and BenchmarkSecure's.
+	CORSExposed = []string{"X-Request-ID", "Retry-After", "RateLimit", "RateLimit-Policy"}
+	CORSMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
 )
 
 // Layer is one middleware of the senfi chain.

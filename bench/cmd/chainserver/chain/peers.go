@@ -37,26 +37,12 @@ func Peers(o Options) (http.Handler, error) {
 			hosts = append(hosts, net.JoinHostPort(h, p))
 		}
 	}
-	headers := unrolled.New(unrolled.Options{
-		AllowedHosts:                  hosts,
-		SSLRedirect:                   false, // plain HTTP, as secure.Development
-		FrameDeny:                     true,
-		ContentTypeNosniff:            true,
-		BrowserXssFilter:              true,
-		CustomBrowserXssValue:         "0",
-		ReferrerPolicy:                secure.DefaultReferrerPolicy,
-		ContentSecurityPolicy:         secure.DefaultContentSecurityPolicy,
-		PermissionsPolicy:             secure.DefaultPermissionsPolicy,
-		CrossOriginOpenerPolicy:       secure.DefaultCrossOriginOpenerPolicy,
-		CrossOriginEmbedderPolicy:     secure.DefaultCrossOriginEmbedderPolicy,
-		CrossOriginResourcePolicy:     secure.DefaultCrossOriginResourcePolicy,
-		XPermittedCrossDomainPolicies: "none",
-	})
+	headers := unrolled.New(UnrolledOptions(hosts))
 	c := cors.New(cors.Options{
 		AllowedOrigins:   []string{o.Origin},
-		AllowedMethods:   corsMethods,
+		AllowedMethods:   CORSMethods,
 		AllowedHeaders:   corsAllowed,
-		ExposedHeaders:   corsExposed,
+		ExposedHeaders:   CORSExposed,
 		AllowCredentials: true,
 		MaxAge:           int(secure.DefaultCORSMaxAge.Seconds()),
 	})
@@ -102,5 +88,27 @@ func bearerJWT(secret []byte) func(http.Handler) http.Handler {
 			}
 			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), claimsKey{}, claims)))
 		})
+	}
+}
+
+// UnrolledOptions is the peers' unrolled/secure configuration for hosts:
+// every header senfi's development preset sends, with the same values
+// (unrolled/secure cannot send Cache-Control), plain HTTP, no HSTS.
+// BenchmarkSecure adds HSTS to it for the production comparison.
+func UnrolledOptions(hosts []string) unrolled.Options {
+	return unrolled.Options{
+		AllowedHosts:                  hosts,
+		SSLRedirect:                   false, // plain HTTP, as secure.Development
+		FrameDeny:                     true,
+		ContentTypeNosniff:            true,
+		BrowserXssFilter:              true,
+		CustomBrowserXssValue:         "0", // as senfi; BrowserXssFilter alone sends "1; mode=block"
+		ReferrerPolicy:                secure.DefaultReferrerPolicy,
+		ContentSecurityPolicy:         secure.DefaultContentSecurityPolicy,
+		PermissionsPolicy:             secure.DefaultPermissionsPolicy,
+		CrossOriginOpenerPolicy:       secure.DefaultCrossOriginOpenerPolicy,
+		CrossOriginEmbedderPolicy:     secure.DefaultCrossOriginEmbedderPolicy,
+		CrossOriginResourcePolicy:     secure.DefaultCrossOriginResourcePolicy,
+		XPermittedCrossDomainPolicies: "none",
 	}
 }
