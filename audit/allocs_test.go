@@ -46,6 +46,18 @@ func TestAllocations(t *testing.T) {
 	})
 	assert.Equal(t, 3.0, allocs, "Requests + Recover")
 
+	// io.WriteString through the request log's writer copies nothing.
+	writer := l.Requests(l.Recover(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for range 4 {
+			_, _ = io.WriteString(w, "a response part")
+		}
+	})))
+	allocs = testing.AllocsPerRun(1000, func() {
+		clear(w.h)
+		writer.ServeHTTP(w, req)
+	})
+	assert.Equal(t, 3.0, allocs, "Requests + Recover, 4 io.WriteString")
+
 	wrapped := unwrapper{unwrapper{w}}
 	rw := httptest.NewRecorder()
 	var found bool

@@ -87,6 +87,9 @@ func (w *discardResponse) Header() http.Header         { return w.h }
 func (w *discardResponse) Write(p []byte) (int, error) { return len(p), nil }
 func (w *discardResponse) WriteHeader(int)             {}
 
+// WriteString is net/http's: the string is not copied.
+func (w *discardResponse) WriteString(s string) (int, error) { return len(s), nil }
+
 // BenchmarkRequests measures the per-request cost of the request log and
 // panic recovery around a trivial handler, writing to io.Discard.
 func BenchmarkRequests(b *testing.B) {

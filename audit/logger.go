@@ -214,7 +214,7 @@ func (l *Logger) release(rec *record) {
 func (l *Logger) submit(rec *record, h *header, b []byte, start, end int) {
 	rec.buf = b
 	rec.Entry = Entry{
-		Time:       h.time,
+		Time:       h.time.UTC(),
 		Level:      h.level,
 		Event:      h.event,
 		Outcome:    h.outcome,

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"testing/slogtest"
 	"testing/synctest"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -333,4 +334,28 @@ func TestSlogHandler(t *testing.T) {
 		"a group named by the deny-list is redacted whole")
 	assert.Equal(t, string(audit.BackupFail), recs[1]["event"])
 	assert.Equal(t, "failure", recs[1]["outcome"])
+}
+
+// entrySink keeps the entries it is given.
+type entrySink struct{ got []audit.Entry }
+
+func (*entrySink) Name() string { return "entries" }
+func (s *entrySink) Write(batch []*audit.Entry) error {
+	for _, e := range batch {
+		s.got = append(s.got, *e)
+	}
+	return nil
+}
+
+// TestEntryTimeIsUTC: a sink gets Entry.Time in UTC, as documented, even
+// from a clock in another zone.
+func TestEntryTimeIsUTC(t *testing.T) {
+	tehran := time.FixedZone("IRST", 3*3600+1800)
+	sink := &entrySink{}
+	l, err := audit.New(audit.Options{Sinks: []audit.Sink{sink}, Now: func() time.Time { return time.Now().In(tehran) }})
+	require.NoError(t, err)
+	l.Log(context.Background(), audit.AuthnLoginFail, audit.Failure)
+	require.NoError(t, l.Close())
+	require.Len(t, sink.got, 1)
+	assert.Equal(t, time.UTC, sink.got[0].Time.Location())
 }

@@ -274,6 +274,7 @@ func TestHijackThroughChain(t *testing.T) {
 			recs := records(t, buf.Bytes())
 			require.Len(t, recs, 1)
 			assert.Equal(t, true, recs[0]["hijacked"])
+			assert.EqualValues(t, http.StatusSwitchingProtocols, recs[0]["status"], "a hijacked request without a status is logged as 101")
 		})
 	}
 }

@@ -35,9 +35,10 @@ type responseWriter struct {
 }
 
 var (
-	_ http.Flusher  = (*responseWriter)(nil)
-	_ http.Hijacker = (*responseWriter)(nil)
-	_ io.ReaderFrom = (*responseWriter)(nil)
+	_ http.Flusher    = (*responseWriter)(nil)
+	_ http.Hijacker   = (*responseWriter)(nil)
+	_ io.ReaderFrom   = (*responseWriter)(nil)
+	_ io.StringWriter = (*responseWriter)(nil)
 )
 
 func (w *responseWriter) WriteHeader(code int) {
@@ -53,6 +54,18 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 		w.status, w.wroteHeader = http.StatusOK, true
 	}
 	n, err := w.ResponseWriter.Write(p)
+	w.bytes += int64(n)
+	return n, err
+}
+
+// WriteString writes s without copying it when the wrapped writer
+// implements io.StringWriter, as net/http's does (io.WriteString through a
+// writer without it converts s to a new []byte each call).
+func (w *responseWriter) WriteString(s string) (int, error) {
+	if !w.wroteHeader {
+		w.status, w.wroteHeader = http.StatusOK, true
+	}
+	n, err := io.WriteString(w.ResponseWriter, s)
 	w.bytes += int64(n)
 	return n, err
 }
@@ -79,6 +92,9 @@ func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	conn, rw, err := http.NewResponseController(w.ResponseWriter).Hijack()
 	if err == nil {
 		w.hijacked = true
+		if !w.wroteHeader { // logged as 101, as perf records it, not as status 0
+			w.status, w.wroteHeader = http.StatusSwitchingProtocols, true
+		}
 	}
 	return conn, rw, err
 }

@@ -80,8 +80,6 @@ func Monitor(ctx context.Context, opts MonitorOptions) ([]SystemSample, MonitorS
 	out.header()
 
 	start := time.Now()
-	deadline := time.NewTimer(duration)
-	defer deadline.Stop()
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
 	var samples []SystemSample
@@ -96,13 +94,11 @@ loop:
 		samples = append(samples, smp)
 		out.row(&smp)
 		if time.Since(start)+interval >= duration {
-			break // the next sample would fall outside the run
+			break // the next sample would fall outside the run (so no deadline timer is needed)
 		}
 		select {
 		case <-ctx.Done():
 			sum.Stopped = true
-			break loop
-		case <-deadline.C:
 			break loop
 		case <-ticker.C:
 		}
