@@ -92,6 +92,10 @@ const (
 	BackupCreated Event = "backup_created"
 	// BackupRestored: the database was restored from a backup. WARN.
 	BackupRestored Event = "backup_restored"
+	// BackupDeleted: retention deleted a backup. INFO.
+	BackupDeleted Event = "backup_deleted"
+	// BackupVerified: a backup passed verification (a restore test). INFO.
+	BackupVerified Event = "backup_verified"
 	// BackupFail: a backup or restore failed. ERROR.
 	BackupFail Event = "backup_fail"
 	// HTTPRequest: one served request, written by [Logger.Requests]. INFO

@@ -2,8 +2,9 @@ package backup
 
 import "time"
 
-// EventKind names what an [Event] reports. The names match the security
-// event names of the audit package, so OnEvent can pass them through.
+// EventKind names what an [Event] reports. The audit package has an event
+// for each (backup_created, backup_deleted, ...); OnEvent maps one to the
+// other.
 type EventKind string
 
 // The event kinds.

@@ -14,7 +14,9 @@ import (
 )
 
 // createSteps are the points of Create after which the test hook runs, in
-// order: every write, fsync and rename.
+// order: after every write, fsync and rename. The test models a process
+// crash (it copies the directory as it is at the hook); it cannot show
+// that an fsync is missing, which only a power loss would reveal.
 var createSteps = []string{
 	"data-partial", "data-written", "data-synced", "data-renamed", "data-dir-synced",
 	"meta-written", "meta-synced", "meta-renamed", "meta-dir-synced",

@@ -46,7 +46,10 @@ type RestoreResult struct {
 //     against the metadata, and the dump's SHA-256 is checked again; only
 //     then is it committed.
 //
-// A failure at any step leaves the live database as it was. The
+// A failure at any step before the replacement leaves the live database as
+// it was. On SQLite, once the new file has been renamed into place, a
+// later error (syncing the directory, turning WAL back on) is returned as
+// "restored, but: ...": the restored database is in place. The
 // application must not use the database meanwhile: stop it, or (SQLite)
 // close its pool and reopen it afterwards, because connections opened
 // before the restore keep seeing the old file. SQLite refuses with

@@ -58,6 +58,9 @@ func (e environment) backupCmd(sub string, args []string) error {
 	defer a.Close(ctx)
 	cfg := a.Config
 	m := a.Backups
+	if m == nil {
+		return errors.New("the database is in memory (SENFI_DATABASE_URL=sqlite::memory:): there is nothing to back up or restore")
+	}
 	switch sub {
 	case "create":
 		if h := m.Health(); !*force && h.LastGood.Name != "" && h.LastGoodAge < time.Hour {

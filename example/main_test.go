@@ -164,3 +164,15 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestInMemoryDatabase: sqlite::memory: starts (no backups to take) and the
+// backup commands say why they cannot run.
+func TestInMemoryDatabase(t *testing.T) {
+	env := map[string]string{"SENFI_DATA_DIR": t.TempDir(), "SENFI_DATABASE_URL": "sqlite::memory:"}
+	code, out, errOut := cli(t, env, "", "migrate")
+	require.Equal(t, 0, code, errOut)
+	assert.Regexp(t, `schema version [1-9]`, out)
+	code, _, errOut = cli(t, env, "", "backup", "list")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "in memory")
+}

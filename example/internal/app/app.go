@@ -102,7 +102,8 @@ type App struct {
 	// Perf records per-route figures; Sampler samples the system.
 	Perf    *perf.Recorder
 	Sampler *perf.Sampler
-	// Backups manages the database backups (SENFI_BACKUP_DIR).
+	// Backups manages the database backups (SENFI_BACKUP_DIR); nil for an
+	// in-memory SQLite database.
 	Backups *backup.Manager
 	// Metrics serves Prometheus /metrics; serve it on SENFI_METRICS_ADDR
 	// only, never on the public listener.

@@ -22,6 +22,9 @@ func (a *App) openBackups(ctx context.Context, progress io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if target.Engine == data.SQLite && target.Path == "" {
+		return nil // an in-memory database (sqlite::memory:) has no file to back up: a.Backups stays nil
+	}
 	dbURL := a.Config.DatabaseURL
 	if target.Engine == data.SQLite {
 		// backup resolves relative paths against the working directory:
@@ -72,9 +75,9 @@ func (a *App) backupEvent(e backup.Event) {
 	case backup.EventRestored:
 		ev, outcome = audit.BackupRestored, audit.Success
 	case backup.EventDeleted:
-		ev, outcome = audit.Event("backup_deleted"), audit.Success
+		ev, outcome = audit.BackupDeleted, audit.Success
 	case backup.EventVerified:
-		ev, outcome = audit.Event("backup_verified"), audit.Success
+		ev, outcome = audit.BackupVerified, audit.Success
 	}
 	attrs := []slog.Attr{slog.String("backup", e.Backup.Name), slog.String("op", string(e.Op)), slog.Duration("duration", e.Duration)}
 	if e.Err != nil {
