@@ -53,6 +53,25 @@ func TestRestoreFailureKeepsOldData(t *testing.T) {
 				require.NoError(t, app.Close())
 			})
 		}
+		// The safety backup itself fails (its metadata cannot be synced):
+		// nothing is restored.
+		t.Run("safety-backup-fails", func(t *testing.T) {
+			verified := false
+			h := withHook(t, m, func(s string) error {
+				switch {
+				case s == "restore:verified":
+					verified = true
+				case verified && s == "meta-synced":
+					return boom
+				}
+				return nil
+			})
+			_, err := h.Restore(ctx, info.Name, force)
+			require.ErrorIs(t, err, boom)
+			app := live.open(t)
+			assert.Equal(t, old, snapshot(t, app))
+			require.NoError(t, app.Close())
+		})
 	})
 }
 
