@@ -250,6 +250,18 @@ func TestTamperedBackupFailsVerify(t *testing.T) {
 		require.NoError(t, os.WriteFile(m.path(metaFile(info.Name)), raw, 0o600))
 		_, err = m.Verify(ctx, info.Name)
 		require.ErrorIs(t, err, ErrInvalidMetadata)
+
+		// Metadata edited to a smaller raw size: decompression stops there
+		// (the bound against a decompression bomb). SQLite's copy reads on
+		// and hits the bound; pg_restore stops earlier on the cut dump.
+		edited = info
+		edited.RawSize = info.RawSize / 2
+		writeMeta(t, m, edited)
+		_, err = m.Verify(ctx, info.Name)
+		require.ErrorIs(t, err, ErrIntegrity)
+		if live.engine == SQLite {
+			require.ErrorContains(t, err, "raw_size")
+		}
 	})
 }
 
