@@ -64,7 +64,8 @@ var DefaultRates = map[string]string{
 // SMTP is the outgoing mail server. Host empty means no server: development
 // prints mails to stdout.
 type SMTP struct {
-	Host     string
+	Host string
+	// Port is 0 when unset: the mail package's default for the TLS mode.
 	Port     int
 	Username string
 	Password string
@@ -276,15 +277,15 @@ func (r *reader) smtp(c *Config) {
 	default:
 		r.fail("SENFI_SMTP_TLS", "%q must be none, starttls or tls", tlsMode)
 	}
-	defPort := "587"
-	if tlsMode == "tls" {
-		defPort = "465"
+	// Unset, the port stays 0 and the mail package picks the mode's own
+	// (587 starttls, 465 tls, 25 none).
+	if v := r.str("SENFI_SMTP_PORT", "EMAIL_PORT", ""); v != "" {
+		port, err := strconv.Atoi(v)
+		if err != nil || port < 1 || port > 65535 {
+			r.fail("SENFI_SMTP_PORT", "must be a port number")
+		}
+		s.Port = port
 	}
-	port, err := strconv.Atoi(r.str("SENFI_SMTP_PORT", "EMAIL_PORT", defPort))
-	if err != nil || port < 1 || port > 65535 {
-		r.fail("SENFI_SMTP_PORT", "must be a port number")
-	}
-	s.Port = port
 	if s.Host != "" && s.TLS == "none" && s.Username != "" {
 		r.fail("SENFI_SMTP_TLS", "none with SENFI_SMTP_USERNAME would send the SMTP password in clear text: use starttls or tls")
 	}
