@@ -355,12 +355,8 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.event(r, EvUserCreated, "success", slog.Int64("user_id", u.ID))
-	p, err := s.o.Auth.Issue(ctx, jwtauth.IssueOptions{Subject: strconv.FormatInt(u.ID, 10), Role: u.Role})
-	if err != nil {
-		s.internal(w, r, "issue tokens", err)
-		return
-	}
-	if !s.startSession(w, r, u.ID, p) {
+	p, ok := s.issueSession(w, r, u, 0)
+	if !ok {
 		return
 	}
 	s.event(r, EvTokenCreated, "success", slog.Int64("user_id", u.ID), slog.String("family", p.Family))
@@ -514,18 +510,14 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	_ = s.o.DB.TouchLogin(ctx, u.ID)
-	issue := jwtauth.IssueOptions{Subject: strconv.FormatInt(u.ID, 10), Role: u.Role}
+	var refreshTTL time.Duration
 	if in.RememberMe {
 		// A longer idle allowance for this session only; every rotation
 		// keeps it, SENFI_SESSION_TTL still ends the session.
-		issue.RefreshTTL = s.o.RememberTTL
+		refreshTTL = s.o.RememberTTL
 	}
-	p, err := s.o.Auth.Issue(ctx, issue)
-	if err != nil {
-		s.internal(w, r, "issue tokens", err)
-		return
-	}
-	if !s.startSession(w, r, u.ID, p) {
+	p, ok := s.issueSession(w, r, u, refreshTTL)
+	if !ok {
 		return
 	}
 	s.event(r, EvLoginSuccess, "success", slog.Int64("user_id", u.ID), slog.String("family", p.Family), slog.Bool("hash_upgraded", rehash))

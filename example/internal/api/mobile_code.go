@@ -4,13 +4,11 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/senfi-sharif/senfi/example/internal/data"
 	"github.com/senfi-sharif/senfi/example/internal/mail"
 	"github.com/senfi-sharif/senfi/internal/clientip"
-	"github.com/senfi-sharif/senfi/jwtauth"
 	"github.com/senfi-sharif/senfi/ratelimit"
 )
 
@@ -184,12 +182,8 @@ func (s *Server) verifyLoginCode(w http.ResponseWriter, r *http.Request) {
 		s.o.Logger.ErrorContext(ctx, "api: lockout success", "err", err)
 	}
 	_ = s.o.DB.TouchLogin(ctx, u.ID)
-	p, err := s.o.Auth.Issue(ctx, jwtauth.IssueOptions{Subject: strconv.FormatInt(u.ID, 10), Role: u.Role})
-	if err != nil {
-		s.internal(w, r, "issue tokens", err)
-		return
-	}
-	if !s.startSession(w, r, u.ID, p) {
+	p, ok := s.issueSession(w, r, u, 0)
+	if !ok {
 		return
 	}
 	s.event(r, EvLoginSuccess, "success", slog.Int64("user_id", u.ID), slog.String("family", p.Family), slog.String("method", "email_code"))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -96,6 +97,18 @@ func (s *Server) endSession(w http.ResponseWriter, r *http.Request) {
 	s.event(r, EvSessionEnded, "success", slog.Int64("session_id", sess.ID), slog.String("family", sess.Family),
 		slog.Bool("current", sess.Family == c.Family))
 	writeJSON(w, http.StatusOK, map[string]any{"success": true, "message": msgSessionEnded})
+}
+
+// issueSession starts a session for u, who just proved who they are:
+// tokens issued (with refreshTTL when not zero, "remember me") and the
+// session recorded. ok=false: answered.
+func (s *Server) issueSession(w http.ResponseWriter, r *http.Request, u data.User, refreshTTL time.Duration) (jwtauth.Pair, bool) {
+	p, err := s.o.Auth.Issue(r.Context(), jwtauth.IssueOptions{Subject: strconv.FormatInt(u.ID, 10), Role: u.Role, RefreshTTL: refreshTTL})
+	if err != nil {
+		s.internal(w, r, "issue tokens", err)
+		return jwtauth.Pair{}, false
+	}
+	return p, s.startSession(w, r, u.ID, p)
 }
 
 // startSession records the session of tokens just issued to userID. A
