@@ -317,11 +317,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any, allowEmpty bool) bool
 	}
 	var re *secure.RequestError
 	if errors.As(err, &re) {
-		var fields []problem.FieldError
-		if re.Field != "" {
-			fields = []problem.FieldError{{Field: re.Field, Message: re.Detail}}
-		}
-		fail(w, r, re.Status(), re.Detail, fields...)
+		secure.WriteError(w, r, err) // the field, the sentinel's type URI, Connection: close on 413
 		return false
 	}
 	fail(w, r, http.StatusBadRequest, msgInvalidInput)

@@ -152,6 +152,7 @@ func TestBadInput(t *testing.T) {
 
 		r := s.expect(400, "POST", "/api/auth/login", "", `{"email": ["a"], "password": "x"}`)
 		assert.Equal(t, "email", r.JSON["errors"].([]any)[0].(map[string]any)["field"])
+		assert.Contains(t, r.JSON["type"], "secure#ErrWrongType", "the problem type names the decoding error, as the Guard's own problems do")
 		s.expect(400, "POST", "/api/auth/login", "", `{"email": "a@sharif.edu",`)
 		s.expect(400, "POST", "/api/auth/login", "", `{"email": "a@sharif.edu"} {}`)
 		s.expect(400, "POST", "/api/auth/login", "", `{"email": "a", "Email": "b", "password": "x"}`)
