@@ -97,13 +97,13 @@ func (s *Server) domainMessage() string {
 func (s *Server) checkEmailInput(w http.ResponseWriter, r *http.Request, email string, ext map[string]any) bool {
 	switch {
 	case email == "":
-		failExt(w, r, http.StatusBadRequest, "Email is required", ext)
+		invalidExt(w, r, "email", "Email is required", ext)
 	case len(email) > maxEmailLen:
-		failExt(w, r, http.StatusBadRequest, "Email is too long", ext)
+		invalidExt(w, r, "email", "Email is too long", ext)
 	case !validEmail(email):
-		failExt(w, r, http.StatusBadRequest, "Enter a valid email address.", ext)
+		invalidExt(w, r, "email", "Enter a valid email address.", ext)
 	case !s.allowedDomain(email):
-		failExt(w, r, http.StatusBadRequest, s.domainMessage(), ext)
+		invalidExt(w, r, "email", s.domainMessage(), ext)
 	default:
 		return true
 	}
@@ -220,13 +220,13 @@ func (s *Server) verifyCode(w http.ResponseWriter, r *http.Request) {
 	email, code := normalizeEmail(in.Email), strings.TrimSpace(in.Code)
 	switch {
 	case email == "":
-		failExt(w, r, http.StatusBadRequest, "Email is required", invalid)
+		invalidExt(w, r, "email", "Email is required", invalid)
 		return
 	case code == "":
-		failExt(w, r, http.StatusBadRequest, "Verification code is required", invalid)
+		invalidExt(w, r, "code", "Verification code is required", invalid)
 		return
 	case !isCode(code):
-		failExt(w, r, http.StatusBadRequest, "Invalid verification code format", invalid)
+		invalidExt(w, r, "code", "Invalid verification code format", invalid)
 		return
 	}
 	if !s.checkEmailInput(w, r, email, invalid) {

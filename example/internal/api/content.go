@@ -14,6 +14,7 @@ import (
 	"github.com/microcosm-cc/bluemonday"
 
 	"github.com/senfi-sharif/senfi/example/internal/data"
+	"github.com/senfi-sharif/senfi/internal/problem"
 )
 
 // What campaigns, polls and blog posts share: who is looking (viewer), who
@@ -136,7 +137,12 @@ func (s *Server) denied(w http.ResponseWriter, r *http.Request, what string, id 
 
 // invalid answers 400 with one field error whose message is the detail.
 func invalid(w http.ResponseWriter, r *http.Request, field, msg string) {
-	fail(w, r, http.StatusBadRequest, msg, fieldErr(field, msg))
+	invalidExt(w, r, field, msg, nil)
+}
+
+// invalidExt is invalid with extension members (verify-code's "valid": false).
+func invalidExt(w http.ResponseWriter, r *http.Request, field, msg string, ext map[string]any) {
+	problem.Write(w, r, problem.Problem{Status: http.StatusBadRequest, Detail: msg, Errors: []problem.FieldError{fieldErr(field, msg)}, Extensions: ext})
 }
 
 // fieldError is a validation failure of one input field.

@@ -158,6 +158,12 @@ func TestBadInput(t *testing.T) {
 		s.expect(400, "POST", "/api/auth/login", "", `{"email": "a", "Email": "b", "password": "x"}`)
 		s.expect(400, "POST", "/api/auth/login", "", `[]`)
 		s.expect(400, "POST", "/api/auth/send-code", "", `{"email": null}`)
+		// Contract §1: validation errors name their field.
+		r = s.expect(400, "POST", "/api/auth/send-code", "", map[string]any{"email": "not an address"})
+		assert.Equal(t, "email", r.JSON["errors"].([]any)[0].(map[string]any)["field"])
+		r = s.expect(400, "POST", "/api/auth/verify-code", "", map[string]any{"email": "a@sharif.edu", "code": ""})
+		assert.Equal(t, "code", r.JSON["errors"].([]any)[0].(map[string]any)["field"])
+		assert.Equal(t, false, r.JSON["valid"])
 		s.expect(400, "POST", "/api/auth/send-code", "", "")
 		s.expect(413, "POST", "/api/auth/login", "", `{"email":"`+strings.Repeat("a", 2<<20)+`"}`)
 		r = s.callWith("POST", "/api/auth/login", "", nil, map[string]string{"Content-Type": "text/plain"})
