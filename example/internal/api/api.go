@@ -21,7 +21,9 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -145,6 +147,8 @@ type Server struct {
 	o        Options
 	mux      *http.ServeMux
 	patterns []string // registered through Handle, in order
+	// limitNames are the contract names the routes asked Limits for.
+	limitNames map[string]bool
 }
 
 // New builds the API's routes.
@@ -183,7 +187,8 @@ func New(o Options) (*Server, error) {
 	if o.DescribeMailError == nil {
 		o.DescribeMailError = func(error) string { return "the mail server check failed; see the server log" }
 	}
-	s := &Server{o: o, mux: http.NewServeMux()}
+	// SEND_CODE_EMAIL is spent by the code handlers themselves (per address).
+	s := &Server{o: o, mux: http.NewServeMux(), limitNames: map[string]bool{"SEND_CODE_EMAIL": true}}
 	s.routes()
 	return s, nil
 }
@@ -195,6 +200,12 @@ func (s *Server) Mux() *http.ServeMux { return s.mux }
 // without their trailing-slash twins, in registration order: the OpenAPI
 // contract test checks that the document describes every one.
 func (s *Server) Routes() []string { return append([]string(nil), s.patterns...) }
+
+// LimitNames returns the rate-limit names (LOGIN, SIGN, ...) the routes look
+// up in Options.Limits, sorted. A name missing from Limits leaves its route
+// unlimited, so the app's tests compare this list with the names it
+// configures.
+func (s *Server) LimitNames() []string { return slices.Sorted(maps.Keys(s.limitNames)) }
 
 // Handle registers h for pattern ("METHOD /path") and the same path with a
 // trailing slash, so that both forms are served identically.
@@ -219,6 +230,7 @@ func (s *Server) requireRole(roles ...string) func(http.Handler) http.Handler {
 
 // limited wraps h in the limiter of that contract name, if configured.
 func (s *Server) limited(name string, h http.HandlerFunc) http.Handler {
+	s.limitNames[name] = true
 	if l := s.o.Limits[name]; l != nil {
 		return l.Handler(h)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/senfi-sharif/senfi/example/internal/config"
 	"github.com/senfi-sharif/senfi/example/internal/data"
 	"github.com/senfi-sharif/senfi/example/internal/mailtest"
 	"github.com/senfi-sharif/senfi/jwtauth"
@@ -507,4 +509,19 @@ func TestRoles(t *testing.T) {
 		r = s.expect(200, "POST", "/api/auth/test-email", super, nil)
 		assert.Equal(t, true, r.JSON["success"])
 	})
+}
+
+// TestEveryLimitIsUsed: the routes look up exactly the rate-limit names the
+// configuration defines (GLOBAL is the chain's own). A name misspelt on
+// either side would leave a route unlimited without a word.
+func TestEveryLimitIsUsed(t *testing.T) {
+	s := start(t, backend{env: map[string]string{"SENFI_DATABASE_URL": "sqlite://senfi.db"}}, options{})
+	var configured []string
+	for name := range config.DefaultRates {
+		if name != "GLOBAL" {
+			configured = append(configured, name)
+		}
+	}
+	slices.Sort(configured)
+	assert.Equal(t, configured, s.app.API.LimitNames())
 }
