@@ -431,10 +431,9 @@ func withProblemShape(next http.Handler) http.Handler {
 // log and the recorder who the user is and, once the mux has matched,
 // which route served the request. It allocates nothing. One difference:
 // it reports the token's subject as is, where the example reports the
-// user's pseudonym (an HMAC-SHA256 per authenticated request, about a
-// microsecond and one allocation: example/internal/api's
-// TestUserPseudonymAllocs), which the example's packages, internal to it,
-// cannot lend to this one.
+// user's pseudonym (an HMAC-SHA256 per authenticated request and one
+// allocation: example/internal/api's TestUserPseudonymAllocs), which the
+// example's packages, internal to it, cannot lend to this one.
 func report(mux http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if c, ok := jwtauth.FromContext(r.Context()); ok {
