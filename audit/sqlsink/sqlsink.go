@@ -73,6 +73,10 @@ type Sink struct {
 	table   string
 	timeout time.Duration
 	lockKey int64
+	// insertAll is the INSERT of rowsPerInsert rows; its first rowEnd[n-1]
+	// bytes are the INSERT of n rows.
+	insertAll string
+	rowEnd    [rowsPerInsert]int
 }
 
 var (
@@ -106,6 +110,7 @@ func New(db *sqlx.DB, opts Options) (*Sink, error) {
 	if s.timeout == 0 {
 		s.timeout = DefaultTimeout
 	}
+	s.buildInsert()
 	h := fnv.New64a()
 	h.Write([]byte("senfi audit/sqlsink migrate " + table))
 	s.lockKey = int64(h.Sum64())
@@ -229,10 +234,22 @@ func (s *Sink) Migrate(ctx context.Context) error {
 	return nil
 }
 
-// Write inserts the batch in one transaction.
+// Write inserts the batch atomically: one INSERT when it fits (with
+// synchronous delivery that is every request's record), otherwise several
+// in one transaction.
 func (s *Sink) Write(batch []*audit.Entry) error {
 	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
 	defer cancel()
+	if len(batch) <= rowsPerInsert {
+		args := make([]any, 0, numColumns*len(batch))
+		for _, e := range batch {
+			args = append(args, s.row(e)...)
+		}
+		if _, err := s.db.ExecContext(ctx, s.insert(len(batch)), args...); err != nil {
+			return fmt.Errorf("sqlsink: insert: %w", err)
+		}
+		return nil
+	}
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlsink: %w", err)
@@ -256,12 +273,15 @@ func (s *Sink) Write(batch []*audit.Entry) error {
 	return nil
 }
 
-// insert returns the INSERT statement for n rows.
-func (s *Sink) insert(n int) string {
+// insert returns the INSERT statement for n rows, 1 to rowsPerInsert.
+func (s *Sink) insert(n int) string { return s.insertAll[:s.rowEnd[n-1]] }
+
+// buildInsert builds insertAll and rowEnd.
+func (s *Sink) buildInsert() {
 	var b strings.Builder
 	b.WriteString("INSERT INTO " + s.table + " (" + columns + ") VALUES ")
 	p := 1
-	for i := range n {
+	for i := range rowsPerInsert {
 		if i > 0 {
 			b.WriteByte(',')
 		}
@@ -278,8 +298,9 @@ func (s *Sink) insert(n int) string {
 			p++
 		}
 		b.WriteByte(')')
+		s.rowEnd[i] = b.Len()
 	}
-	return b.String()
+	s.insertAll = b.String()
 }
 
 // timeLayout is the time format of SQLite's text column: the record's own,

@@ -124,6 +124,30 @@ func TestLargeBatchesKeepOrder(t *testing.T) {
 
 func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
 
+// TestWriteBatchSizes writes batches directly, one statement (1, 64 rows)
+// and several in a transaction (65, 200 rows): every row lands, in order.
+func TestWriteBatchSizes(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *sqlx.DB) {
+		s := newSink(t, db)
+		total := 0
+		for _, n := range []int{1, 64, 65, 200} {
+			batch := make([]*audit.Entry, n)
+			for i := range batch {
+				batch[i] = &audit.Entry{Time: time.Now(), Level: slog.LevelInfo, Event: audit.UserCreated, Outcome: audit.Success,
+					Line: []byte(`{"n":` + itoa(total+i) + `}`)}
+			}
+			require.NoError(t, s.Write(batch), "%d rows", n)
+			total += n
+		}
+		var recs []string
+		require.NoError(t, db.Select(&recs, "SELECT record FROM audit_events ORDER BY id"))
+		require.Len(t, recs, total)
+		for i, r := range recs {
+			require.Equal(t, `{"n":`+itoa(i)+`}`, r)
+		}
+	})
+}
+
 func TestChainedTable(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *sqlx.DB) {
 		ctx := context.Background()
