@@ -446,13 +446,8 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) {
 	if _, _, ok := s.caller(w, r); !ok {
 		return
 	}
-	u, err := s.o.DB.UserByID(r.Context(), id)
-	if errors.Is(err, data.ErrNotFound) {
-		fail(w, r, http.StatusNotFound, msgUserNotFound)
-		return
-	}
-	if err != nil {
-		s.internal(w, r, "load user", err)
+	u, ok := s.userAt(w, r, id, msgUserNotFound)
+	if !ok {
 		return
 	}
 	if u.Role == RoleSuperadmin {

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -31,13 +30,8 @@ func (s *Server) userDetail(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	u, err := s.o.DB.UserByID(r.Context(), id)
-	if errors.Is(err, data.ErrNotFound) {
-		fail(w, r, http.StatusNotFound, msgUserNotFound2)
-		return
-	}
-	if err != nil {
-		s.internal(w, r, "load user", err)
+	u, ok := s.userAt(w, r, id, msgUserNotFound2)
+	if !ok {
 		return
 	}
 	writeJSON(w, http.StatusOK, toUserJSON(u))
@@ -67,13 +61,8 @@ func (s *Server) setCouncilStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	u, err := s.o.DB.UserByID(ctx, id)
-	if errors.Is(err, data.ErrNotFound) {
-		fail(w, r, http.StatusNotFound, msgUserNotFound)
-		return
-	}
-	if err != nil {
-		s.internal(w, r, "load user", err)
+	u, ok := s.userAt(w, r, id, msgUserNotFound)
+	if !ok {
 		return
 	}
 	if err := s.o.DB.SetCouncilStatus(ctx, id, status); err != nil {
@@ -114,13 +103,8 @@ func (s *Server) changeRole(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	u, err := s.o.DB.UserByID(ctx, id)
-	if errors.Is(err, data.ErrNotFound) {
-		fail(w, r, http.StatusNotFound, "User not found.")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, "load user", err)
+	u, ok := s.userAt(w, r, id, "User not found.")
+	if !ok {
 		return
 	}
 	if u.Role == RoleSuperadmin {
@@ -181,11 +165,7 @@ func (s *Server) userSignatures(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if _, err := s.o.DB.UserByID(r.Context(), id); errors.Is(err, data.ErrNotFound) {
-		fail(w, r, http.StatusNotFound, msgUserNotFound)
-		return
-	} else if err != nil {
-		s.internal(w, r, "load user", err)
+	if _, ok := s.userAt(w, r, id, msgUserNotFound); !ok {
 		return
 	}
 	list, err := s.o.DB.UserSignatures(r.Context(), id, true)
@@ -194,4 +174,10 @@ func (s *Server) userSignatures(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, signedList(list))
+}
+
+// userAt loads the account with this ID, answering 404 with notFound when
+// there is none; ok=false: answered.
+func (s *Server) userAt(w http.ResponseWriter, r *http.Request, id int64, notFound string) (data.User, bool) {
+	return visible(s, w, r, id, s.o.DB.UserByID, func(data.User) bool { return true }, notFound)
 }
